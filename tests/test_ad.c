@@ -119,6 +119,426 @@ static void test_reset_reuses_memory(void **state)
   eqg_tape_free(t);
 }
 
+/* ---- geometry, normalisation and loss ops at hand-computed points -------- */
+
+/* |got - want| <= 1e-12 max(1, |want|) */
+static void assert_close_geomnorm(eqg_real got, eqg_real want)
+{
+  if (!(fabs(got - want) <= 1e-12 * fmax(1, fabs(want))))
+    fail_msg("got %.17g, want %.17g", got, want);
+}
+
+/* (5,1,2,3).(2,1,1,1) = 10 - 1 - 2 - 3 = 4; gradients eta z and eta x. */
+static void test_minkowski_by_hand(void **state)
+{
+  (void)state;
+  eqg_tape *t = eqg_tape_alloc(0, NULL);
+  const eqg_real xv[8] = { 5, 1, 2, 3, 1, 0, 0, 0 }, zv[8] = { 2, 1, 1, 1, 3, 1, -1, 2 };
+  eqg_tensor *x = eqg_tape_input(t, 2, 4, xv, true);
+  eqg_tensor *z = eqg_tape_input(t, 2, 4, zv, true);
+  eqg_tensor *y = eqg_bilinear_rows(t, x, z, EQG_METRIC_MINKOWSKI, NULL);
+  assert_non_null(y);
+  assert_true(y->rows == 2 && y->cols == 1);
+  assert_true(y->data[0] == 4 && y->data[1] == 3);
+  const eqg_real g[2] = { 1, 2 };
+  assert_int_equal(eqg_tape_backward_seed(t, y, g), EQG_OK);
+  /* dx_i = g_i eta z_i, dz_i = g_i eta x_i */
+  const eqg_real dx[8] = { 2, -1, -1, -1, 6, -2, 2, -4 }, dz[8] = { 5, -1, -2, -3, 2, 0, 0, 0 };
+  for (int k = 0; k < 8; k++) {
+    assert_true(x->grad[k] == dx[k]);
+    assert_true(z->grad[k] == dz[k]);
+  }
+
+  /* x == z: <p,p> = 25 - 1 - 4 - 9 = 11 and d<p,p>/dp = 2 eta p (both uses add up). */
+  eqg_tape_reset(t);
+  eqg_tensor *p = eqg_tape_input(t, 1, 4, xv, true);
+  eqg_tensor *pp = eqg_bilinear_rows(t, p, p, EQG_METRIC_MINKOWSKI, NULL);
+  assert_true(pp->data[0] == 11);
+  const eqg_real one = 1;
+  assert_int_equal(eqg_tape_backward_seed(t, pp, &one), EQG_OK);
+  const eqg_real dp[4] = { 10, -2, -4, -6 };
+  for (int k = 0; k < 4; k++) assert_true(p->grad[k] == dp[k]);
+
+  /* The same product through a general metric tensor; dG = x z^T. */
+  eqg_tape_reset(t);
+  const eqg_real eta[16] = { 1, 0, 0, 0, 0, -1, 0, 0, 0, 0, -1, 0, 0, 0, 0, -1 };
+  x = eqg_tape_input(t, 1, 4, xv, false);
+  z = eqg_tape_input(t, 1, 4, zv, false);
+  eqg_tensor *G = eqg_tape_input(t, 4, 4, eta, true);
+  y = eqg_bilinear_rows(t, x, z, EQG_METRIC_GENERAL, G);
+  assert_true(y->data[0] == 4);
+  assert_int_equal(eqg_tape_backward_seed(t, y, &one), EQG_OK);
+  for (int a = 0; a < 4; a++)
+    for (int b = 0; b < 4; b++) assert_true(G->grad[4 * a + b] == xv[a] * zv[b]);
+  /* Euclidean and squared norm of (5,1,2,3). */
+  assert_true(eqg_bilinear_rows(t, x, z, EQG_METRIC_EUCLIDEAN, NULL)->data[0] == 16);
+  assert_true(eqg_sqnorm_rows(t, x)->data[0] == 39);
+
+  /* Minkowski needs 4 columns; G only with the general metric. */
+  eqg_tensor *x3 = eqg_tape_input(t, 2, 3, NULL, false);
+  assert_null(eqg_bilinear_rows(t, x3, x3, EQG_METRIC_MINKOWSKI, NULL));
+  assert_int_equal(eqg_tape_status(t), EQG_ESHAPE);
+  assert_non_null(strstr(eqg_error_message(), "bilinear_rows: the Minkowski metric needs 4"));
+  eqg_tape_reset(t);
+  x = eqg_tape_input(t, 1, 4, xv, false);
+  G = eqg_tape_input(t, 4, 4, eta, false);
+  assert_null(eqg_bilinear_rows(t, x, x, EQG_METRIC_EUCLIDEAN, G));
+  assert_int_equal(eqg_tape_status(t), EQG_EINVAL);
+  eqg_tape_free(t);
+}
+
+/* One training step with momentum 0.1 from running (0.5, -1) / (1, 2):
+ * column 0 = (1,2,3,4): mean 2.5, biased var 1.25, unbiased 5/3;
+ * column 1 = (2,2,2,6): mean 3, biased var 3, unbiased 4.
+ * running_mean = 0.9 old + 0.1 mean = (0.7, -0.6);
+ * running_var = 0.9 old + 0.1 unbiased = (0.9 + 1/6, 2.2). */
+static void test_batchnorm_running_stats(void **state)
+{
+  (void)state;
+  eqg_tape *t = eqg_tape_alloc(0, NULL);
+  eqg_real rm[2] = { 0.5, -1 }, rv[2] = { 1, 2 };
+  eqg_batchnorm_state st = { rm, rv, 0.1, 1e-5 };
+  const eqg_real xv[8] = { 1, 2, 2, 2, 3, 2, 4, 6 }, gv[2] = { 2, 1 }, bv[2] = { 0, 0.5 };
+  eqg_tensor *x = eqg_tape_input(t, 4, 2, xv, true);
+  eqg_tensor *gamma = eqg_tape_input(t, 1, 2, gv, true);
+  eqg_tensor *beta = eqg_tape_input(t, 1, 2, bv, true);
+  t->training = true;
+  eqg_tensor *y = eqg_batchnorm(t, x, gamma, beta, &st);
+  assert_non_null(y);
+  assert_close_geomnorm(rm[0], 0.7);
+  assert_close_geomnorm(rm[1], -0.6);
+  assert_close_geomnorm(rv[0], 0.9 + 1.0 / 6.0);
+  assert_close_geomnorm(rv[1], 2.2);
+  /* Training output uses the batch mean and the BIASED variance. */
+  const eqg_real mean[2] = { 2.5, 3 }, var[2] = { 1.25, 3 };
+  for (int i = 0; i < 4; i++)
+    for (int f = 0; f < 2; f++)
+      assert_close_geomnorm(y->data[2 * i + f],
+                            gv[f] * (xv[2 * i + f] - mean[f]) / sqrt(var[f] + 1e-5) + bv[f]);
+
+  /* Eval: the running statistics normalise, and stay unchanged. */
+  eqg_tape_reset(t);
+  t->training = false;
+  const eqg_real ev[4] = { 1, 2, -3, 0.25 };
+  x = eqg_tape_input(t, 2, 2, ev, true);
+  gamma = eqg_tape_input(t, 1, 2, gv, true);
+  beta = eqg_tape_input(t, 1, 2, bv, true);
+  y = eqg_batchnorm(t, x, gamma, beta, &st);
+  assert_non_null(y);
+  const eqg_real rmw[2] = { 0.7, -0.6 }, rvw[2] = { 0.9 + 1.0 / 6.0, 2.2 };
+  for (int i = 0; i < 2; i++)
+    for (int f = 0; f < 2; f++)
+      assert_close_geomnorm(y->data[2 * i + f],
+                            gv[f] * (ev[2 * i + f] - rmw[f]) / sqrt(rvw[f] + 1e-5) + bv[f]);
+  for (int f = 0; f < 2; f++) {
+    assert_close_geomnorm(rm[f], rmw[f]);
+    assert_close_geomnorm(rv[f], rvw[f]);
+  }
+  /* Eval: dx = gamma dy / sqrt(running_var + eps) (statistics are constants). */
+  const eqg_real ones[4] = { 1, 1, 1, 1 };
+  assert_int_equal(eqg_tape_backward_seed(t, y, ones), EQG_OK);
+  for (int i = 0; i < 2; i++)
+    for (int f = 0; f < 2; f++)
+      assert_close_geomnorm(x->grad[2 * i + f], gv[f] / sqrt(rvw[f] + 1e-5));
+  assert_close_geomnorm(beta->grad[0], 2);
+
+  /* Training needs at least two rows. */
+  eqg_tape_reset(t);
+  t->training = true;
+  x = eqg_tape_input(t, 1, 2, xv, false);
+  gamma = eqg_tape_input(t, 1, 2, gv, false);
+  beta = eqg_tape_input(t, 1, 2, bv, false);
+  assert_null(eqg_batchnorm(t, x, gamma, beta, &st));
+  assert_int_equal(eqg_tape_status(t), EQG_ESHAPE);
+  assert_non_null(strstr(eqg_error_message(), "batchnorm: training needs at least 2 rows"));
+  eqg_tape_free(t);
+}
+
+/* p = 0.25 on 10100 ones: about 75% kept (within 5 sd), each as 1/(1-p);
+ * the same seed repeats the mask; eval is the identity. */
+static void test_dropout_keep_rate(void **state)
+{
+  (void)state;
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(r, 7);
+  eqg_tape *t = eqg_tape_alloc(0, r);
+  enum { N = 100, M = 101 };
+  const eqg_real p = 0.25, scale = 1 / (1 - p);
+  eqg_tensor *x = eqg_tape_input(t, N, M, NULL, true);
+  eqg_tensor_fill(x, 1);
+  t->training = true;
+  eqg_tensor *y = eqg_dropout(t, x, p);
+  assert_non_null(y);
+  size_t kept = 0;
+  for (size_t e = 0; e < (size_t)N * M; e++) {
+    assert_true(y->data[e] == 0 || y->data[e] == scale);
+    kept += y->data[e] != 0;
+  }
+  double n = (double)N * M, sd = sqrt(n * p * (1 - p));
+  assert_true(fabs((double)kept - n * (1 - p)) < 5 * sd);
+  /* Backward applies the same mask and scale. */
+  eqg_tensor *ones = eqg_tape_input(t, N, M, NULL, false);
+  eqg_tensor_fill(ones, 1);
+  assert_int_equal(eqg_tape_backward_seed(t, y, ones->data), EQG_OK);
+  for (size_t e = 0; e < (size_t)N * M; e++) assert_true(x->grad[e] == y->data[e]);
+  /* Same seed, same mask. */
+  gsl_rng_set(r, 7);
+  eqg_tensor *y2 = eqg_dropout(t, x, p);
+  for (size_t e = 0; e < (size_t)N * M; e++) assert_true(y2->data[e] == y->data[e]);
+
+  /* Eval: identity (also without an rng), gradient passes unchanged. */
+  eqg_tape *te = eqg_tape_alloc(0, NULL);
+  te->training = false;
+  const eqg_real xv[5] = { 1.5, -2, 0.25, 3, -0.125 };
+  eqg_tensor *xe = eqg_tape_input(te, 1, 5, xv, true);
+  eqg_tensor *ye = eqg_dropout(te, xe, 0.5);
+  assert_non_null(ye);
+  for (int k = 0; k < 5; k++) assert_true(ye->data[k] == xv[k]);
+  assert_int_equal(eqg_tape_backward_seed(te, ye, xv), EQG_OK);
+  for (int k = 0; k < 5; k++) assert_true(xe->grad[k] == xv[k]);
+  /* p = 0 in training is the identity too and needs no rng. */
+  te->training = true;
+  ye = eqg_dropout(te, xe, 0);
+  assert_non_null(ye);
+  for (int k = 0; k < 5; k++) assert_true(ye->data[k] == xv[k]);
+  /* Rejected: training without an rng, p outside [0, 1). */
+  assert_null(eqg_dropout(te, xe, 0.5));
+  assert_int_equal(eqg_tape_status(te), EQG_EINVAL);
+  assert_non_null(strstr(eqg_error_message(), "dropout: training with p = 0.5 needs a tape rng"));
+  const eqg_real bad[3] = { 1, -0.1, NAN };
+  for (int k = 0; k < 3; k++) {
+    eqg_tape_reset(t);
+    assert_null(eqg_dropout(t, eqg_tape_input(t, 1, 5, xv, false), bad[k]));
+    assert_int_equal(eqg_tape_status(t), EQG_EINVAL);
+    assert_non_null(strstr(eqg_error_message(), "dropout: p = "));
+  }
+  eqg_tape_free(te);
+  eqg_tape_free(t);
+  gsl_rng_free(r);
+}
+
+/* Rows (x, y): (0, 0.5) -> log 2; (1000, 1) -> 0; (-1000, 1) -> 1000;
+ * (2, 0) -> log(1 + e^2).  dL/dx_i = (sigmoid(x_i) - y_i) / 4. */
+static void test_bce_logits_by_hand(void **state)
+{
+  (void)state;
+  eqg_tape *t = eqg_tape_alloc(0, NULL);
+  const eqg_real xv[4] = { 0, 1000, -1000, 2 }, yv[4] = { 0.5, 1, 1, 0 };
+  eqg_tensor *x = eqg_tape_input(t, 4, 1, xv, true);
+  eqg_tensor *y = eqg_tape_input(t, 4, 1, yv, true);
+  eqg_tensor *l = eqg_bce_logits(t, x, y);
+  assert_non_null(l);
+  assert_true(isfinite(l->data[0]));
+  assert_close_geomnorm(l->data[0], (log(2.0) + 0 + 1000 + log(1 + exp(2.0))) / 4);
+  assert_int_equal(eqg_tape_backward(t, l), EQG_OK);
+  const eqg_real dx[4] = { 0, 0, -0.25, 1 / (1 + exp(-2.0)) / 4 };
+  for (int i = 0; i < 4; i++) {
+    assert_true(isfinite(x->grad[i]));
+    assert_close_geomnorm(x->grad[i], dx[i]);
+    assert_true(y->grad[i] == 0);   /* targets never receive a gradient */
+  }
+  /* Targets outside [0, 1] are rejected. */
+  eqg_tape_reset(t);
+  const eqg_real badv[2] = { 0.5, 1.5 };
+  assert_null(eqg_bce_logits(t, eqg_tape_input(t, 2, 1, xv, true),
+                             eqg_tape_input(t, 2, 1, badv, false)));
+  assert_int_equal(eqg_tape_status(t), EQG_EINVAL);
+  assert_non_null(strstr(eqg_error_message(), "bce_logits: target of row 1"));
+  eqg_tape_free(t);
+}
+
+/* Rows: (0,0,0) label 1 -> log 3; (1000,0,-1000) label 0 -> 0;
+ * (1000,0,-1000) label 2 -> 2000; mean over 3 rows.
+ * dL/dx_ic = (softmax_ic - [c == label_i]) / 3. */
+static void test_softmax_xent_by_hand(void **state)
+{
+  (void)state;
+  eqg_tape *t = eqg_tape_alloc(0, NULL);
+  const eqg_real xv[9] = { 0, 0, 0, 1000, 0, -1000, 1000, 0, -1000 };
+  const eqg_index labels[3] = { 1, 0, 2 };
+  eqg_tensor *x = eqg_tape_input(t, 3, 3, xv, true);
+  eqg_tensor *l = eqg_softmax_xent(t, x, labels);
+  assert_non_null(l);
+  assert_true(isfinite(l->data[0]));
+  assert_close_geomnorm(l->data[0], (log(3.0) + 0 + 2000) / 3);
+  assert_int_equal(eqg_tape_backward(t, l), EQG_OK);
+  const eqg_real dx[9] = { 1.0 / 9, -2.0 / 9, 1.0 / 9, 0, 0, 0, 1.0 / 3, 0, -1.0 / 3 };
+  for (int k = 0; k < 9; k++) {
+    assert_true(isfinite(x->grad[k]));
+    assert_close_geomnorm(x->grad[k], dx[k]);
+  }
+  eqg_tape_free(t);
+}
+
+static void test_softmax_xent_bad_labels(void **state)
+{
+  (void)state;
+  eqg_tape *t = eqg_tape_alloc(0, NULL);
+  const eqg_index too_big[3] = { 0, 3, 1 }, negative[3] = { 0, 1, -1 };
+  eqg_tensor *x = eqg_tape_input(t, 3, 3, NULL, true);
+  assert_null(eqg_softmax_xent(t, x, too_big));
+  assert_int_equal(eqg_tape_status(t), EQG_ERANGE);
+  assert_non_null(strstr(eqg_error_message(), "softmax_xent: label 3 of row 1 is outside [0, 3)"));
+  eqg_tape_reset(t);
+  x = eqg_tape_input(t, 3, 3, NULL, true);
+  assert_null(eqg_softmax_xent(t, x, negative));
+  assert_int_equal(eqg_tape_status(t), EQG_ERANGE);
+  assert_non_null(strstr(eqg_error_message(), "label -1 of row 2"));
+  eqg_tape_free(t);
+}
+
+/* ---- shape and elementwise ops by hand (eqg_ops_shape.c, eqg_ops_unary.c) -- */
+
+/* 7 rows of width 2 onto 5 segments of sizes 2, 1, 0, 4, 0 (powers of two, so
+ * every mean is exact): empty segments give exactly 0 and no NaN, forward and
+ * backward; scatter_add_rows gives the plain sums. */
+static void test_segment_mean_by_hand(void **state)
+{
+  (void)state;
+  eqg_tape *t = eqg_tape_alloc(0, NULL);
+  const eqg_real xv[14] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14 };
+  const eqg_index idx[7] = { 3, 3, 0, 1, 3, 0, 3 };
+  eqg_tensor *x = eqg_tape_input(t, 7, 2, xv, true);
+  eqg_tensor *y = eqg_segment_mean(t, x, idx, 5);
+  eqg_tensor *s = eqg_scatter_add_rows(t, x, idx, 5);
+  assert_non_null(y);
+  assert_non_null(s);
+  assert_int_equal(y->rows, 5);
+  assert_int_equal(y->cols, 2);
+  /* seg 0: rows 2, 5 -> (5 + 11, 6 + 12) / 2; seg 1: row 3; seg 3: rows 0, 1,
+   * 4, 6 -> (1 + 3 + 9 + 13, 2 + 4 + 10 + 14) / 4; seg 2, 4 empty. */
+  const eqg_real want_mean[10] = { 8, 9, 7, 8, 0, 0, 6.5, 7.5, 0, 0 };
+  const eqg_real want_sum[10] = { 16, 18, 7, 8, 0, 0, 26, 30, 0, 0 };
+  for (int i = 0; i < 10; i++) {
+    assert_false(isnan(y->data[i]));
+    assert_true(y->data[i] == want_mean[i]);
+    assert_true(s->data[i] == want_sum[i]);
+  }
+  /* dx[e] = dy[idx[e]] / |segment idx[e]|; dy on empty segments goes nowhere. */
+  const eqg_real dy[10] = { 1, 10, 2, 11, 3, 12, 4, 13, 5, 14 };
+  assert_int_equal(eqg_tape_backward_seed(t, y, dy), EQG_OK);
+  const eqg_real want_dx[14] = { 1, 3.25, 1, 3.25, 0.5, 5, 2, 11, 1, 3.25, 0.5, 5, 1, 3.25 };
+  for (int i = 0; i < 14; i++) {
+    assert_false(isnan(x->grad[i]));
+    assert_true(x->grad[i] == want_dx[i]);
+  }
+  eqg_tape_free(t);
+}
+
+/* Constructors reject out-of-range indices with EQG_ERANGE, naming the index. */
+static void test_index_out_of_range(void **state)
+{
+  (void)state;
+  eqg_tape *t = eqg_tape_alloc(0, NULL);
+  const eqg_index past_end[3] = { 0, 5, 1 }, negative[3] = { 0, -1, 1 };
+  const eqg_index ok[3] = { 0, 3, 3 }, past_out[3] = { 0, 2, 4 };
+
+  eqg_tensor *x = eqg_tape_input(t, 5, 2, NULL, true);
+  assert_null(eqg_gather_rows(t, x, past_end, 3));   /* rows are 0 .. 4 */
+  assert_int_equal(eqg_tape_status(t), EQG_ERANGE);
+  assert_non_null(strstr(eqg_error_message(), "gather_rows: index 5 at position 1"));
+  eqg_tape_reset(t);
+  x = eqg_tape_input(t, 5, 2, NULL, true);
+  assert_null(eqg_gather_rows(t, x, negative, 3));
+  assert_int_equal(eqg_tape_status(t), EQG_ERANGE);
+  assert_non_null(strstr(eqg_error_message(), "gather_rows: index -1 at position 1"));
+
+  eqg_tape_reset(t);
+  x = eqg_tape_input(t, 3, 2, NULL, true);
+  assert_non_null(eqg_scatter_add_rows(t, x, ok, 4));
+  assert_null(eqg_scatter_add_rows(t, x, past_out, 4));   /* segments are 0 .. 3 */
+  assert_int_equal(eqg_tape_status(t), EQG_ERANGE);
+  assert_non_null(strstr(eqg_error_message(), "scatter_add_rows: index 4 at position 2"));
+  eqg_tape_reset(t);
+  x = eqg_tape_input(t, 3, 2, NULL, true);
+  assert_null(eqg_segment_mean(t, x, negative, 4));
+  assert_int_equal(eqg_tape_status(t), EQG_ERANGE);
+  assert_non_null(strstr(eqg_error_message(), "segment_mean: index -1 at position 1"));
+  eqg_tape_reset(t);
+  x = eqg_tape_input(t, 3, 2, NULL, true);
+  assert_null(eqg_segment_mean(t, x, ok, 0));   /* no output rows at all */
+  assert_int_equal(eqg_tape_status(t), EQG_ERANGE);
+  assert_non_null(strstr(eqg_error_message(), "segment_mean: index 0 at position 0"));
+  eqg_tape_free(t);
+}
+
+static void test_shape_op_errors(void **state)
+{
+  (void)state;
+  eqg_tape *t = eqg_tape_alloc(0, NULL);
+  eqg_tensor *x = eqg_tape_input(t, 3, 4, NULL, true);
+  assert_null(eqg_slice_cols(t, x, 2, 3));   /* columns 2 .. 4 of 0 .. 3 */
+  assert_int_equal(eqg_tape_status(t), EQG_ESHAPE);
+  assert_non_null(strstr(eqg_error_message(), "slice_cols:"));
+  eqg_tape_reset(t);
+  x = eqg_tape_input(t, 3, 4, NULL, true);
+  assert_null(eqg_slice_cols(t, x, 5, 0));   /* start past the end */
+  assert_int_equal(eqg_tape_status(t), EQG_ESHAPE);
+  eqg_tape_reset(t);
+  x = eqg_tape_input(t, 3, 4, NULL, true);
+  assert_null(eqg_slice_cols(t, x, 1, SIZE_MAX));   /* first + count overflows */
+  assert_int_equal(eqg_tape_status(t), EQG_ESHAPE);
+  eqg_tape_reset(t);
+  x = eqg_tape_input(t, 3, 4, NULL, true);
+  eqg_tensor *z = eqg_tape_input(t, 2, 4, NULL, true);
+  assert_null(eqg_concat_cols(t, x, z));
+  assert_int_equal(eqg_tape_status(t), EQG_ESHAPE);
+  assert_non_null(strstr(eqg_error_message(), "concat_cols: row counts differ"));
+  eqg_tape_free(t);
+}
+
+/* y = f(x) and dy/dx at hand-computed points of 1 x N inputs. */
+static void check_unary_points(eqg_tensor *(*f)(eqg_tape *, eqg_tensor *), size_t n,
+                               const eqg_real *x, const eqg_real *want_y,
+                               const eqg_real *want_dy)
+{
+  eqg_tape *t = eqg_tape_alloc(0, NULL);
+  eqg_tensor *xt = eqg_tape_input(t, 1, n, x, true);
+  eqg_tensor *y = f(t, xt);
+  assert_non_null(y);
+  eqg_real ones[8];
+  assert_true(n <= 8);
+  for (size_t i = 0; i < n; i++) ones[i] = 1;
+  assert_int_equal(eqg_tape_backward_seed(t, y, ones), EQG_OK);
+  for (size_t i = 0; i < n; i++) {
+    if (!(fabs(y->data[i] - want_y[i]) <= 1e-15 * fabs(want_y[i])))
+      fail_msg("f(%.17g) = %.17g, want %.17g", x[i], y->data[i], want_y[i]);
+    if (!(fabs(xt->grad[i] - want_dy[i]) <= 1e-15 * fabs(want_dy[i])))
+      fail_msg("f'(%.17g) = %.17g, want %.17g", x[i], xt->grad[i], want_dy[i]);
+  }
+  eqg_tape_free(t);
+}
+
+static void test_psi_shifted_softplus_by_hand(void **state)
+{
+  (void)state;
+  const eqg_real e = exp(1.0), ln2 = log(2.0);
+  /* psi(z) = sgn(z) ln(1 + |z|), psi'(z) = 1 / (1 + |z|) */
+  const eqg_real pz[5] = { 0, e - 1, -(e * e - 1), 3, -0.5 };
+  const eqg_real py[5] = { 0, 1, -2, 2 * ln2, -log(1.5) };
+  const eqg_real pd[5] = { 1, 1 / e, 1 / (e * e), 0.25, 1 / 1.5 };
+  check_unary_points(eqg_psi, 5, pz, py, pd);
+  /* ssp(x) = ln(0.5 e^x + 0.5), ssp'(x) = sigmoid(x); near 0 it is x/2 + x^2/8,
+   * and +-1000 must not overflow. */
+  const eqg_real sx[6] = { 0, log(3.0), -log(3.0), 1e-10, 1000, -1000 };
+  const eqg_real sy[6] = { 0, ln2, log(2.0 / 3.0), 5e-11 + 1.25e-21, 1000 - ln2, -ln2 };
+  const eqg_real sd[6] = { 0.5, 0.75, 0.25, 0.5 + 2.5e-11, 1, 0 };
+  check_unary_points(eqg_shifted_softplus, 6, sx, sy, sd);
+}
+
+/* Large |x| must not overflow: sigmoid, softplus and silu at +-1000. */
+static void test_unary_large_inputs(void **state)
+{
+  (void)state;
+  const eqg_real x[2] = { 1000, -1000 };
+  const eqg_real sig_y[2] = { 1, 0 }, sig_d[2] = { 0, 0 };
+  check_unary_points(eqg_sigmoid, 2, x, sig_y, sig_d);
+  const eqg_real sp_y[2] = { 1000, 0 }, sp_d[2] = { 1, 0 };
+  check_unary_points(eqg_softplus, 2, x, sp_y, sp_d);
+  const eqg_real silu_y[2] = { 1000, 0 }, silu_d[2] = { 1, 0 };
+  check_unary_points(eqg_silu, 2, x, silu_y, silu_d);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -128,6 +548,17 @@ int main(void)
     cmocka_unit_test(test_sticky_shape_error),
     cmocka_unit_test(test_no_grad_without_inputs_needing_it),
     cmocka_unit_test(test_reset_reuses_memory),
+    cmocka_unit_test(test_segment_mean_by_hand),
+    cmocka_unit_test(test_index_out_of_range),
+    cmocka_unit_test(test_shape_op_errors),
+    cmocka_unit_test(test_psi_shifted_softplus_by_hand),
+    cmocka_unit_test(test_unary_large_inputs),
+    cmocka_unit_test(test_minkowski_by_hand),
+    cmocka_unit_test(test_batchnorm_running_stats),
+    cmocka_unit_test(test_dropout_keep_rate),
+    cmocka_unit_test(test_bce_logits_by_hand),
+    cmocka_unit_test(test_softmax_xent_by_hand),
+    cmocka_unit_test(test_softmax_xent_bad_labels),
   };
   return cmocka_run_group_tests_name("ad", tests, NULL, NULL);
 }
