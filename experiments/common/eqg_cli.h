@@ -1,0 +1,91 @@
+/* eqg_cli.h: helpers shared by the experiment programs.
+ *
+ * - strict number parsing for getopt_long option values, with messages that
+ *   name the option ("--width: '12abc' is not an integer");
+ * - a provenance record written as root attributes of a results HDF5 file;
+ * - a progress bar on stderr, drawn only when stderr is a terminal;
+ * - a CSV writer that writes "<path>.tmp.<pid>" and renames it on close, so a
+ *   killed run never leaves a half-written CSV under the final name.
+ *
+ * Like the library, these functions return a status and record the message
+ * (eqg_error_message()); the program decides what to print. */
+#ifndef EQG_CLI_H
+#define EQG_CLI_H
+
+#include <stdio.h>
+#include <time.h>
+
+#include "eqgnn.h"
+#include "nn/eqg_h5.h"
+
+/* ---- strict numbers -------------------------------------------------------------
+ * The whole string must be the number: no leading/trailing blanks or junk, not
+ * empty, no overflow, within [min, max] (inclusive).  Doubles must be finite.
+ * `opt` names the option in the message ("--lr").  *out is untouched on error. */
+eqg_status eqg_cli_parse_long(const char *opt, const char *s, long min, long max, long *out);
+eqg_status eqg_cli_parse_ulong(const char *opt, const char *s, unsigned long min,
+                               unsigned long max, unsigned long *out);
+eqg_status eqg_cli_parse_size(const char *opt, const char *s, size_t min, size_t max,
+                              size_t *out);
+eqg_status eqg_cli_parse_double(const char *opt, const char *s, double min, double max,
+                                double *out);
+
+/* ---- provenance ---------------------------------------------------------------- */
+typedef struct eqg_cli_provenance {
+  char program[256];    /* basename of argv[0] */
+  char *arguments;      /* argv joined by spaces, shell-quoted where needed (malloc'd) */
+  unsigned long seed;
+  char version[32];     /* eqg_version() */
+  char date[32];        /* UTC, ISO-8601: "2024-05-01T12:34:56Z" */
+} eqg_cli_provenance;
+
+eqg_status eqg_cli_provenance_init(eqg_cli_provenance *pv, int argc, char *const argv[],
+                                   unsigned long seed);
+void eqg_cli_provenance_clear(eqg_cli_provenance *pv);   /* frees `arguments` */
+/* Root attributes program, arguments, seed, eqgnn_version, date of `file`. */
+eqg_status eqg_cli_provenance_write(hid_t file, const eqg_cli_provenance *pv);
+
+/* ---- progress bar ----------------------------------------------------------------
+ *   eqg_cli_progress pb;
+ *   eqg_cli_progress_begin(&pb, "train", n_steps);
+ *   for (...) eqg_cli_progress_update(&pb, step + 1, "loss %.4f", loss);
+ *   eqg_cli_progress_end(&pb);
+ * Draws "label [#####.....] done/total pct status ETA 1m23s" on one line,
+ * at most ~10 times a second (and always when done == total).  Disabled (every
+ * call a cheap no-op) unless stderr is a terminal. */
+typedef struct eqg_cli_progress {
+  bool enabled;
+  FILE *out;                   /* stderr */
+  const char *label;
+  size_t total;
+  struct timespec start, last; /* CLOCK_MONOTONIC */
+  bool drawn;                  /* something is on the line */
+} eqg_cli_progress;
+
+void eqg_cli_progress_begin(eqg_cli_progress *pb, const char *label, size_t total);
+void eqg_cli_progress_update(eqg_cli_progress *pb, size_t done, const char *fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 3, 4)))
+#endif
+  ;
+/* Finishes the line (newline) if anything was drawn. */
+void eqg_cli_progress_end(eqg_cli_progress *pb);
+
+/* ---- atomic CSV ------------------------------------------------------------------ */
+typedef struct eqg_cli_csv eqg_cli_csv;
+
+/* Create "<path>.tmp.<pid>"; writes `header` as the first line unless NULL. */
+eqg_cli_csv *eqg_cli_csv_open(const char *path, const char *header);
+/* One line (the newline is added), printf-style: "%d,%.17g". */
+eqg_status eqg_cli_csv_row(eqg_cli_csv *c, const char *fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 2, 3)))
+#endif
+  ;
+/* Flush, fsync, close, rename over the final path; always frees `c`.  Any write
+ * error since open is reported here, and then the temporary file is removed. */
+eqg_status eqg_cli_csv_close(eqg_cli_csv *c);
+/* Error path: close and remove the temporary file; NULL is fine. */
+void eqg_cli_csv_discard(eqg_cli_csv *c);
+
+#endif

@@ -1,0 +1,321 @@
+/* test_cli.c: the experiment helpers: strict number parsing, atomic CSV,
+ * provenance attributes and the progress bar. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <dirent.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "eqg_cli.h"
+
+static void assert_message_has(const char *word)
+{
+  if (!strstr(eqg_error_message(), word))
+    fail_msg("message \"%s\" lacks \"%s\"", eqg_error_message(), word);
+}
+
+/* ---- strict numbers -------------------------------------------------------------- */
+
+static void test_parse_long(void **state)
+{
+  (void)state;
+  long v = 0;
+  assert_int_equal(eqg_cli_parse_long("--width", "64", 1, 1024, &v), EQG_OK);
+  assert_int_equal(v, 64);
+  assert_int_equal(eqg_cli_parse_long("--shift", "-12", -100, 100, &v), EQG_OK);
+  assert_int_equal(v, -12);
+  assert_int_equal(eqg_cli_parse_long("--shift", "+7", -100, 100, &v), EQG_OK);
+  assert_int_equal(v, 7);
+  assert_int_equal(eqg_cli_parse_long("--n", "0010", 0, 100, &v), EQG_OK);
+  assert_int_equal(v, 10);                                   /* decimal, not octal */
+  assert_int_equal(eqg_cli_parse_long("--n", "9223372036854775807", LONG_MIN, LONG_MAX, &v),
+                   EQG_OK);
+  assert_true(v == LONG_MAX);
+
+  static const char *const bad[] = { "12abc", "", "abc", " 12", "12 ", "1.5", "0x10",
+                                     "--3", "1e3", "-" };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    v = 99;
+    eqg_error_clear();
+    assert_int_equal(eqg_cli_parse_long("--width", bad[i], LONG_MIN, LONG_MAX, &v), EQG_EINVAL);
+    assert_int_equal(v, 99);                                 /* untouched */
+    assert_message_has("--width");
+  }
+  assert_int_equal(eqg_cli_parse_long("--width", "12abc", 1, 100, &v), EQG_EINVAL);
+  assert_string_equal(eqg_error_message(), "--width: '12abc' is not an integer");
+  assert_int_equal(eqg_cli_parse_long("--width", "", 1, 100, &v), EQG_EINVAL);
+  assert_message_has("empty");
+  assert_int_equal(eqg_cli_parse_long("--width", NULL, 1, 100, &v), EQG_EINVAL);
+  assert_message_has("empty");
+  /* Overflow of long and the caller's range. */
+  assert_int_equal(eqg_cli_parse_long("--steps", "99999999999999999999", 0, LONG_MAX, &v),
+                   EQG_EINVAL);
+  assert_message_has("out of range");
+  assert_int_equal(eqg_cli_parse_long("--steps", "-99999999999999999999", LONG_MIN, 0, &v),
+                   EQG_EINVAL);
+  assert_message_has("out of range");
+  assert_int_equal(eqg_cli_parse_long("--width", "0", 1, 64, &v), EQG_EINVAL);
+  assert_string_equal(eqg_error_message(), "--width: 0 is out of range [1, 64]");
+  assert_int_equal(eqg_cli_parse_long("--width", "65", 1, 64, &v), EQG_EINVAL);
+  assert_int_equal(eqg_cli_parse_long("--width", "64", 1, 64, &v), EQG_OK);   /* inclusive */
+  assert_int_equal(eqg_cli_parse_long("--width", "1", 1, 64, &v), EQG_OK);
+}
+
+static void test_parse_unsigned(void **state)
+{
+  (void)state;
+  size_t z = 5;
+  unsigned long u = 5;
+  assert_int_equal(eqg_cli_parse_size("--batch", "128", 1, 4096, &z), EQG_OK);
+  assert_int_equal(z, 128);
+  assert_int_equal(eqg_cli_parse_ulong("--seed", "18446744073709551615", 0, ULONG_MAX, &u),
+                   EQG_OK);
+  assert_true(u == ULONG_MAX);
+  /* strtoull would wrap "-1" to the largest value: rejected. */
+  z = 5;
+  assert_int_equal(eqg_cli_parse_size("--batch", "-1", 0, SIZE_MAX, &z), EQG_EINVAL);
+  assert_int_equal(z, 5);
+  assert_message_has("--batch");
+  assert_int_equal(eqg_cli_parse_size("--batch", "18446744073709551616", 0, SIZE_MAX, &z),
+                   EQG_EINVAL);
+  assert_message_has("out of range");
+  assert_int_equal(eqg_cli_parse_size("--batch", "12abc", 0, SIZE_MAX, &z), EQG_EINVAL);
+  assert_message_has("'12abc' is not a non-negative integer");
+  assert_int_equal(eqg_cli_parse_size("--batch", "", 0, SIZE_MAX, &z), EQG_EINVAL);
+  assert_int_equal(eqg_cli_parse_size("--batch", " 3", 0, SIZE_MAX, &z), EQG_EINVAL);
+  assert_int_equal(eqg_cli_parse_size("--batch", "0", 1, 10, &z), EQG_EINVAL);
+  assert_int_equal(z, 5);
+  assert_int_equal(eqg_cli_parse_ulong("--seed", "7x", 0, ULONG_MAX, &u), EQG_EINVAL);
+  assert_message_has("--seed");
+}
+
+static void test_parse_double(void **state)
+{
+  (void)state;
+  double d = 0;
+  assert_int_equal(eqg_cli_parse_double("--lr", "1e-3", 0, 1, &d), EQG_OK);
+  assert_true(d == 1e-3);
+  assert_int_equal(eqg_cli_parse_double("--lr", "0.5", 0, 1, &d), EQG_OK);
+  assert_true(d == 0.5);
+  assert_int_equal(eqg_cli_parse_double("--x", "-2.25", -10, 10, &d), EQG_OK);
+  assert_true(d == -2.25);
+
+  static const char *const bad[] = { "nan", "NaN", "inf", "-inf", "infinity", "1e999",
+                                     "-1e999", "1e-999", "", "abc", "0.1x", " 0.1",
+                                     "0.1 ", "1,5" };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    d = 42;
+    eqg_error_clear();
+    if (eqg_cli_parse_double("--lr", bad[i], -HUGE_VAL, HUGE_VAL, &d) != EQG_EINVAL)
+      fail_msg("'%s' was accepted", bad[i]);
+    assert_true(d == 42);
+    assert_message_has("--lr");
+  }
+  assert_int_equal(eqg_cli_parse_double("--lr", "nan", 0, 1, &d), EQG_EINVAL);
+  assert_message_has("not a finite number");
+  assert_int_equal(eqg_cli_parse_double("--lr", "1e999", 0, HUGE_VAL, &d), EQG_EINVAL);
+  assert_message_has("out of range");
+  assert_int_equal(eqg_cli_parse_double("--lr", "0.1x", 0, 1, &d), EQG_EINVAL);
+  assert_string_equal(eqg_error_message(), "--lr: '0.1x' is not a number");
+  assert_int_equal(eqg_cli_parse_double("--lr", "2", 0, 1, &d), EQG_EINVAL);
+  assert_string_equal(eqg_error_message(), "--lr: 2 is out of range [0, 1]");
+  assert_int_equal(eqg_cli_parse_double("--lr", "1", 0, 1, &d), EQG_OK);   /* inclusive */
+}
+
+/* ---- atomic CSV ------------------------------------------------------------------ */
+
+static int count_entries(const char *dir, const char *needle)
+{
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+        (!needle || strstr(e->d_name, needle)))
+      n++;
+  closedir(d);
+  return n;
+}
+
+static char *slurp(const char *path)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  static char buf[4096];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  return buf;
+}
+
+static void test_csv_atomic(void **state)
+{
+  (void)state;
+  char dir[] = "/tmp/eqg_cli_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char path[128], tmp[160];
+  snprintf(path, sizeof path, "%s/out.csv", dir);
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+
+  /* An older version exists; it stays until close renames over it. */
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("old\n", f);
+  fclose(f);
+
+  eqg_cli_csv *c = eqg_cli_csv_open(path, "epoch,loss");
+  assert_non_null(c);
+  assert_int_equal(eqg_cli_csv_row(c, "%d,%.17g", 1, 0.5), EQG_OK);
+  assert_int_equal(eqg_cli_csv_row(c, "%d,%.17g", 2, 0.1), EQG_OK);
+  assert_string_equal(slurp(path), "old\n");               /* not yet replaced */
+  struct stat sb;
+  assert_int_equal(stat(tmp, &sb), 0);                     /* written beside it */
+  assert_int_equal(eqg_cli_csv_close(c), EQG_OK);
+  assert_string_equal(slurp(path), "epoch,loss\n1,0.5\n2,0.10000000000000001\n");
+  assert_int_equal(count_entries(dir, ".tmp."), 0);
+  assert_int_equal(count_entries(dir, NULL), 1);
+
+  /* Discarding (the error path of a program) keeps the old file. */
+  c = eqg_cli_csv_open(path, NULL);
+  assert_non_null(c);
+  assert_int_equal(eqg_cli_csv_row(c, "partial"), EQG_OK);
+  eqg_cli_csv_discard(c);
+  eqg_cli_csv_discard(NULL);
+  assert_string_equal(slurp(path), "epoch,loss\n1,0.5\n2,0.10000000000000001\n");
+  assert_int_equal(count_entries(dir, NULL), 1);
+
+  /* No header: only the rows. */
+  c = eqg_cli_csv_open(path, NULL);
+  assert_non_null(c);
+  assert_int_equal(eqg_cli_csv_row(c, "x"), EQG_OK);
+  assert_int_equal(eqg_cli_csv_close(c), EQG_OK);
+  assert_string_equal(slurp(path), "x\n");
+
+  /* A directory that does not exist: NULL with a message naming the file. */
+  char bad[160];
+  snprintf(bad, sizeof bad, "%s/missing/out.csv", dir);
+  assert_null(eqg_cli_csv_open(bad, "a"));
+  assert_message_has("missing/out.csv");
+
+  /* The final name is a directory: rename fails at close, temp file removed. */
+  char sub[160];
+  snprintf(sub, sizeof sub, "%s/adir", dir);
+  assert_int_equal(mkdir(sub, 0700), 0);
+  char inner[200];
+  snprintf(inner, sizeof inner, "%s/x", sub);
+  f = fopen(inner, "w");
+  assert_non_null(f);
+  fclose(f);
+  c = eqg_cli_csv_open(sub, "a");
+  assert_non_null(c);
+  assert_int_equal(eqg_cli_csv_close(c), EQG_EIO);
+  assert_message_has("rename");
+  assert_int_equal(count_entries(dir, ".tmp."), 0);
+
+  remove(inner);
+  rmdir(sub);
+  remove(path);
+  assert_int_equal(rmdir(dir), 0);
+}
+
+/* ---- provenance and progress ----------------------------------------------------- */
+
+static void test_provenance(void **state)
+{
+  (void)state;
+  char dir[] = "/tmp/eqg_cli_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char path[128];
+  snprintf(path, sizeof path, "%s/r.h5", dir);
+
+  char *argv[] = { "./build/experiments/train", "--seed", "42", "--name", "it's a test",
+                   "" };
+  eqg_cli_provenance pv;
+  assert_int_equal(eqg_cli_provenance_init(&pv, 6, argv, 42), EQG_OK);
+  assert_string_equal(pv.program, "train");
+  assert_string_equal(pv.arguments,
+                      "./build/experiments/train --seed 42 --name 'it'\\''s a test' ''");
+  assert_string_equal(pv.version, eqg_version());
+  /* 2024-05-01T12:34:56Z */
+  assert_int_equal(strlen(pv.date), 20);
+  assert_true(pv.date[4] == '-' && pv.date[10] == 'T' && pv.date[19] == 'Z');
+
+  hid_t f;
+  char *tmp;
+  assert_int_equal(eqg_h5_create_tmp(path, &f, &tmp), EQG_OK);
+  assert_int_equal(eqg_cli_provenance_write(f, &pv), EQG_OK);
+  assert_int_equal(eqg_h5_commit(f, tmp, path), EQG_OK);
+  assert_int_equal(eqg_h5_open(path, false, &f), EQG_OK);
+  char *s;
+  unsigned long seed;
+  assert_int_equal(eqg_h5_read_attr_string(f, "arguments", &s), EQG_OK);
+  assert_string_equal(s, pv.arguments);
+  free(s);
+  assert_int_equal(eqg_h5_read_attr_string(f, "date", &s), EQG_OK);
+  assert_string_equal(s, pv.date);
+  free(s);
+  assert_int_equal(eqg_h5_read_attr_string(f, "program", &s), EQG_OK);
+  assert_string_equal(s, "train");
+  free(s);
+  assert_int_equal(eqg_h5_read_attr_string(f, "eqgnn_version", &s), EQG_OK);
+  assert_string_equal(s, eqg_version());
+  free(s);
+  assert_int_equal(eqg_h5_read_attr_ulong(f, "seed", &seed), EQG_OK);
+  assert_true(seed == 42);
+  eqg_h5_close(f);
+  eqg_cli_provenance_clear(&pv);
+  assert_null(pv.arguments);
+  remove(path);
+  assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_progress(void **state)
+{
+  (void)state;
+  /* Not a terminal under the test runner (stderr redirected): a no-op. */
+  eqg_cli_progress pb;
+  eqg_cli_progress_begin(&pb, "train", 10);
+  if (!isatty(STDERR_FILENO)) assert_false(pb.enabled);
+  eqg_cli_progress_end(&pb);
+
+  /* Forced on into a file: throttled, and the final state is always drawn. */
+  FILE *out = tmpfile();
+  assert_non_null(out);
+  eqg_cli_progress_begin(&pb, "train", 1000);
+  pb.enabled = true;
+  pb.out = out;
+  for (size_t i = 1; i <= 1000; i++) eqg_cli_progress_update(&pb, i, "loss %.4f", 1.0 / (double)i);
+  eqg_cli_progress_end(&pb);
+  rewind(out);
+  char buf[8192];
+  size_t n = fread(buf, 1, sizeof buf - 1, out);
+  buf[n] = '\0';
+  fclose(out);
+  int draws = 0;
+  for (char *c = buf; *c; c++) draws += *c == '\r';
+  assert_true(draws >= 2 && draws < 100);   /* first and last, not 1000 */
+  assert_non_null(strstr(buf, "1000/1000 100% loss 0.0010 took"));
+  assert_non_null(strstr(buf, "[####################]"));
+  assert_true(buf[n - 1] == '\n');
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_parse_long),
+    cmocka_unit_test(test_parse_unsigned),
+    cmocka_unit_test(test_parse_double),
+    cmocka_unit_test(test_csv_atomic),
+    cmocka_unit_test(test_provenance),
+    cmocka_unit_test(test_progress),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
