@@ -21,4 +21,6 @@
 #include "graph/eqg_graph_ops.h"
 #include "groups/eqg_group.h"
 #include "layers/eqg_layer.h"
+#include "models/eqg_model.h"
+#include "data/eqg_nbody.h"
 #endif

@@ -17,7 +17,7 @@
 #include "eqgnn.h"
 
 #define GC_TOL 1e-6
-#define GC_STEP 1e-5
+#define GC_STEP EQG_GRADCHECK_STEP
 
 /* Heap tensor (not in an arena) with values U(lo, hi); grad buffer if asked. */
 eqg_tensor *gc_tensor(gsl_rng *r, size_t rows, size_t cols, eqg_real lo, eqg_real hi,

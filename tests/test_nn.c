@@ -907,7 +907,7 @@ static void gradcheck_mlp(eqg_norm_kind norm, eqg_activation act, eqg_real dropo
   gc_ctx ctx = { p, m, training };
   eqg_params_zero_grad(p);
   eqg_gradcheck_result res;
-  eqg_status st = eqg_gradcheck(gc_mlp, &ctx, n_in, inputs, 1e-5, 99, &res);
+  eqg_status st = eqg_gradcheck(gc_mlp, &ctx, n_in, inputs, EQG_GRADCHECK_STEP, 99, &res);
   if (st != EQG_OK) fail_msg("%s: gradcheck failed: %s", label, eqg_error_message());
   size_t n_skipped = 0;
   for (size_t j = 0; j < n_skip; j++) n_skipped += eqg_tensor_size(eqg_params_get(p, skipped[j]));

@@ -11,6 +11,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef EQG_HAVE_OPENMP
+#include <omp.h>
+#endif
+#ifndef EQG_USE_GSLCBLAS
+/* OpenBLAS extension; its cblas.h declares it too, other CBLAS headers may not. */
+void openblas_set_num_threads(int num_threads);
+#endif
+
 /* ---- strict numbers -------------------------------------------------------------- */
 
 /* Common checks before strto*: not NULL/empty, no leading blank. */
@@ -243,6 +251,21 @@ void eqg_cli_progress_end(eqg_cli_progress *pb)
     fflush(pb->out);
   }
   pb->drawn = false;
+}
+
+/* ---- threads ----------------------------------------------------------------------- */
+
+eqg_status eqg_cli_set_threads(long n)
+{
+  if (n < 1 || n > INT32_MAX)
+    return eqg_error_set(EQG_EINVAL, "thread count %ld is outside [1, %ld]", n, (long)INT32_MAX);
+#ifndef EQG_USE_GSLCBLAS
+  openblas_set_num_threads((int)n);
+#endif
+#ifdef EQG_HAVE_OPENMP
+  omp_set_num_threads((int)n);
+#endif
+  return EQG_OK;
 }
 
 /* ---- atomic CSV -------------------------------------------------------------------- */

@@ -71,6 +71,15 @@ void eqg_cli_progress_update(eqg_cli_progress *pb, size_t done, const char *fmt,
 /* Finishes the line (newline) if anything was drawn. */
 void eqg_cli_progress_end(eqg_cli_progress *pb);
 
+/* ---- threads ---------------------------------------------------------------------
+ * Set the OpenBLAS thread count (not in a gslcblas build) and the OpenMP thread
+ * count (when built with OpenMP) to n >= 1; EQG_EINVAL otherwise.  Programs
+ * call it once at start-up with their --threads value, whose default is 1: the
+ * products here are small (tens to hundreds of columns), where extra threads
+ * cost more than they gain, and one thread keeps runs bitwise reproducible
+ * whatever the machine (OPENBLAS_NUM_THREADS / OMP_NUM_THREADS are overridden). */
+eqg_status eqg_cli_set_threads(long n);
+
 /* ---- atomic CSV ------------------------------------------------------------------ */
 typedef struct eqg_cli_csv eqg_cli_csv;
 

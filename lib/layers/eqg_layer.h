@@ -65,6 +65,13 @@ typedef struct eqg_layer_config {
 /* Sensible defaults for a family-neutral layer of width F on D-vectors. */
 eqg_layer_config eqg_layer_config_default(size_t dim, size_t width);
 
+/* Where a family keeps its equivariant geometric output. */
+typedef enum eqg_coords_out {
+  EQG_COORDS_NONE,  /* x passes through unchanged (gnn, schnet) */
+  EQG_COORDS_X,     /* x is updated equivariantly (rf, egnn, lgeb) */
+  EQG_COORDS_VEC    /* the vector channels io->vec are updated (vecnet) */
+} eqg_coords_out;
+
 typedef struct eqg_layer_type {
   const char *name;        /* "gnn", "rf", "schnet", "egnn", "lgeb", "vecnet" */
   const char *symmetry;    /* the claim in words, e.g. "E(n)-equivariant x, invariant h" */
@@ -82,6 +89,7 @@ typedef struct eqg_layer_type {
   /* io <- layer(io) on the tape; EQG_OK or the tape's error. */
   eqg_status (*forward)(eqg_tape *t, eqg_params *p, const void *layer,
                         const eqg_graph_batch *b, eqg_layer_io *io);
+  eqg_coords_out coords_out;
 } eqg_layer_type;
 
 extern const eqg_layer_type eqg_layer_gnn, eqg_layer_rf, eqg_layer_schnet,

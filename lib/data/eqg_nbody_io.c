@@ -1,0 +1,479 @@
+/* eqg_nbody_io.c: N-body datasets in memory and in HDF5 (layout in eqg_nbody.h).
+ *
+ * eqg_h5 handles rank-1/2 float datasets; the rank-4 loc/vel and the integer
+ * clipped counts are written and read here with the same error contract:
+ * HDF5's printing is off while these functions run, and a failure records
+ * "<what> (HDF5: <innermost description>)". */
+#include "data/eqg_nbody.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/eqg_h5.h"
+
+enum { D = EQG_NBODY_DIM, MAX_RANK = 4 };
+
+#define REAL_MEM_TYPE (sizeof(eqg_real) == sizeof(double) ? H5T_NATIVE_DOUBLE \
+                                                           : H5T_NATIVE_FLOAT)
+
+/* ---- quiet HDF5 calls ------------------------------------------------------------ */
+
+typedef struct io_quiet {
+  H5E_auto2_t func;
+  void *data;
+} io_quiet;
+
+static io_quiet io_quiet_begin(void)
+{
+  io_quiet q = { NULL, NULL };
+  H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  return q;
+}
+
+static void io_quiet_end(io_quiet q) { H5Eset_auto2(H5E_DEFAULT, q.func, q.data); }
+
+static herr_t io_walk_cb(unsigned n, const H5E_error2_t *e, void *data)
+{
+  (void)n;
+  if (e->desc && e->desc[0]) snprintf(data, 256, "%s", e->desc);
+  return 0;
+}
+
+/* Right after a failed HDF5 call: record "<fmt ...> (HDF5: <detail>)". */
+static eqg_status io_fail(eqg_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 2, 3)))
+#endif
+  ;
+
+static eqg_status io_fail(eqg_status s, const char *fmt, ...)
+{
+  char detail[256] = "", msg[512];
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, io_walk_cb, detail);
+  H5Eclear2(H5E_DEFAULT);
+  for (char *c = detail; *c; c++)
+    if (*c == '\n' || *c == '\r') *c = ' ';
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (detail[0]) return eqg_error_set(s, "%s (HDF5: %s)", msg, detail);
+  return eqg_error_set(s, "%s", msg);
+}
+
+static void format_dims(char *buf, size_t size, int rank, const hsize_t *dims)
+{
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < rank && used < size; i++) {
+    int w = snprintf(buf + used, size - used, "%s%llu", i ? " x " : "",
+                     (unsigned long long)dims[i]);
+    if (w < 0) break;
+    used += (size_t)w;
+  }
+  if (rank == 0) snprintf(buf, size, "scalar");
+}
+
+/* ---- rank-N datasets --------------------------------------------------------------- */
+
+/* Create dataset `name` (file type ftype) from `data` (memory type mtype).  No
+ * modification times are stored, so equal data give byte-identical files. */
+static eqg_status write_nd(hid_t file, const char *name, hid_t ftype, hid_t mtype,
+                           const void *data, int rank, const hsize_t *dims)
+{
+  io_quiet q = io_quiet_begin();
+  eqg_status st = EQG_OK;
+  hid_t space = -1, dcpl = -1, dset = -1;
+  if ((space = H5Screate_simple(rank, dims, NULL)) < 0 ||
+      (dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0 ||
+      H5Pset_obj_track_times(dcpl, false) < 0 ||
+      (dset = H5Dcreate2(file, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) < 0) {
+    st = io_fail(EQG_EIO, "cannot create dataset '/%s'", name);
+    goto done;
+  }
+  hsize_t n = 1;
+  for (int i = 0; i < rank; i++) n *= dims[i];
+  if (n > 0 && H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    st = io_fail(EQG_EIO, "cannot write dataset '/%s'", name);
+done:
+  if (dset >= 0) H5Dclose(dset);
+  if (dcpl >= 0) H5Pclose(dcpl);
+  if (space >= 0) H5Sclose(space);
+  io_quiet_end(q);
+  return st;
+}
+
+/* Shape of dataset `name`, which must exist, be of class `cls` and have rank
+ * `rank` (`layout` describes the axes for the message).  *dset stays open. */
+static eqg_status open_nd(hid_t file, const char *name, H5T_class_t cls, int rank,
+                          const char *layout, hid_t *dset, hsize_t *dims)
+{
+  io_quiet q = io_quiet_begin();
+  eqg_status st = EQG_OK;
+  hid_t type = -1, space = -1;
+  *dset = -1;
+  htri_t e = H5Lexists(file, name, H5P_DEFAULT);
+  if (e <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    st = eqg_error_set(EQG_EFORMAT, "no dataset '/%s'", name);
+    goto done;
+  }
+  if ((*dset = H5Dopen2(file, name, H5P_DEFAULT)) < 0) {
+    st = io_fail(EQG_EFORMAT, "cannot open dataset '/%s'", name);
+    goto done;
+  }
+  if ((type = H5Dget_type(*dset)) < 0 || (space = H5Dget_space(*dset)) < 0) {
+    st = io_fail(EQG_EFORMAT, "cannot read the type and shape of dataset '/%s'", name);
+    goto done;
+  }
+  if (H5Tget_class(type) != cls) {
+    st = eqg_error_set(EQG_EFORMAT, "dataset '/%s' is not %s", name,
+                       cls == H5T_FLOAT ? "floating-point" : "integer");
+    goto done;
+  }
+  int r = H5Sget_simple_extent_ndims(space);
+  if (r != rank) {
+    st = eqg_error_set(EQG_EFORMAT, "dataset '/%s' has rank %d, expected %d %s", name, r,
+                       rank, layout);
+    goto done;
+  }
+  H5Sget_simple_extent_dims(space, dims, NULL);
+done:
+  if (space >= 0) H5Sclose(space);
+  if (type >= 0) H5Tclose(type);
+  if (st != EQG_OK && *dset >= 0) {
+    H5Dclose(*dset);
+    *dset = -1;
+  }
+  io_quiet_end(q);
+  return st;
+}
+
+/* Read the first `rows` entries along axis 0 of an open dataset into `data`. */
+static eqg_status read_rows(hid_t dset, const char *name, hid_t mtype, void *data, int rank,
+                            const hsize_t *dims, hsize_t rows)
+{
+  hsize_t start[MAX_RANK] = { 0 }, count[MAX_RANK];
+  hsize_t n = 1;
+  for (int i = 0; i < rank; i++) {
+    count[i] = i == 0 ? rows : dims[i];
+    n *= count[i];
+  }
+  if (n == 0) return EQG_OK;
+  io_quiet q = io_quiet_begin();
+  eqg_status st = EQG_OK;
+  hid_t fspace = -1, mspace = -1;
+  if ((fspace = H5Dget_space(dset)) < 0 ||
+      H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+      (mspace = H5Screate_simple(rank, count, NULL)) < 0 ||
+      H5Dread(dset, mtype, mspace, fspace, H5P_DEFAULT, data) < 0)
+    st = io_fail(EQG_EFORMAT, "cannot read dataset '/%s'", name);
+  if (mspace >= 0) H5Sclose(mspace);
+  if (fspace >= 0) H5Sclose(fspace);
+  io_quiet_end(q);
+  return st;
+}
+
+static void close_dset(hid_t dset)
+{
+  if (dset < 0) return;
+  io_quiet q = io_quiet_begin();
+  H5Dclose(dset);
+  H5Eclear2(H5E_DEFAULT);
+  io_quiet_end(q);
+}
+
+/* ---- in memory ----------------------------------------------------------------------- */
+
+/* a * b * ..., false on size_t overflow. */
+static bool mul_size(size_t *out, size_t a, size_t b)
+{
+  if (b != 0 && a > SIZE_MAX / b) return false;
+  *out = a * b;
+  return true;
+}
+
+/* Allocate the arrays of ds (sizes set); false if out of memory or too big. */
+static bool alloc_arrays(eqg_nbody_dataset *ds)
+{
+  size_t per_traj, n_loc, n_q;
+  if (!mul_size(&per_traj, ds->n_frames, ds->n_particles) ||
+      !mul_size(&per_traj, per_traj, D) || !mul_size(&n_loc, per_traj, ds->n_traj) ||
+      !mul_size(&n_q, ds->n_traj, ds->n_particles) || n_loc > SIZE_MAX / sizeof(eqg_real))
+    return false;
+  /* calloc(0) may return NULL: allocate at least one element. */
+  ds->loc = calloc(n_loc ? n_loc : 1, sizeof *ds->loc);
+  ds->vel = calloc(n_loc ? n_loc : 1, sizeof *ds->vel);
+  ds->charges = calloc(n_q ? n_q : 1, sizeof *ds->charges);
+  ds->clipped = calloc(ds->n_traj ? ds->n_traj : 1, sizeof *ds->clipped);
+  return ds->loc && ds->vel && ds->charges && ds->clipped;
+}
+
+eqg_nbody_dataset *eqg_nbody_dataset_alloc(const eqg_nbody_config *cfg, size_t n_traj)
+{
+  if (eqg_nbody_config_check(cfg) != EQG_OK) return NULL;
+  eqg_nbody_dataset *ds = calloc(1, sizeof *ds);
+  if (!ds) {
+    eqg_error_set(EQG_ENOMEM, "nbody dataset: out of memory");
+    return NULL;
+  }
+  ds->cfg = *cfg;
+  ds->n_traj = n_traj;
+  ds->n_frames = eqg_nbody_n_frames(cfg);
+  ds->n_particles = cfg->n_particles;
+  if (!alloc_arrays(ds)) {
+    eqg_error_set(EQG_ENOMEM, "nbody dataset: out of memory for %zu trajectories of %zu "
+                  "frames x %zu particles", n_traj, ds->n_frames, ds->n_particles);
+    eqg_nbody_dataset_free(ds);
+    return NULL;
+  }
+  return ds;
+}
+
+void eqg_nbody_dataset_free(eqg_nbody_dataset *ds)
+{
+  if (!ds) return;
+  free(ds->loc);
+  free(ds->vel);
+  free(ds->charges);
+  free(ds->clipped);
+  free(ds);
+}
+
+eqg_status eqg_nbody_dataset_generate(eqg_nbody_dataset *ds, gsl_rng *r, unsigned long seed,
+                                      const char *split, int n_threads)
+{
+  ds->split_seed = seed;
+  snprintf(ds->split, sizeof ds->split, "%s", split ? split : "");
+  return eqg_nbody_simulate_many(ds->loc, ds->vel, ds->charges, ds->clipped, &ds->cfg, r,
+                                 ds->n_traj, n_threads);
+}
+
+/* ---- writing ----------------------------------------------------------------------- */
+
+eqg_status eqg_nbody_dataset_write(hid_t file, const eqg_nbody_dataset *ds)
+{
+  const eqg_nbody_config *c = &ds->cfg;
+  if (ds->n_particles != c->n_particles || ds->n_frames != eqg_nbody_n_frames(c))
+    return eqg_error_set(EQG_ESHAPE, "nbody dataset: %zu frames x %zu particles do not fit "
+                         "its configuration (%zu x %zu)", ds->n_frames, ds->n_particles,
+                         eqg_nbody_n_frames(c), c->n_particles);
+  const hsize_t dl[4] = { ds->n_traj, ds->n_frames, ds->n_particles, D };
+  const hsize_t dq[2] = { ds->n_traj, ds->n_particles };
+  const hsize_t dc[1] = { ds->n_traj };
+  uint64_t *clipped = malloc((ds->n_traj ? ds->n_traj : 1) * sizeof *clipped);
+  if (!clipped) return eqg_error_set(EQG_ENOMEM, "nbody dataset: out of memory");
+  for (size_t t = 0; t < ds->n_traj; t++) clipped[t] = ds->clipped[t];
+
+  eqg_status st = write_nd(file, "loc", H5T_IEEE_F64LE, REAL_MEM_TYPE, ds->loc, 4, dl);
+  if (st == EQG_OK)
+    st = write_nd(file, "vel", H5T_IEEE_F64LE, REAL_MEM_TYPE, ds->vel, 4, dl);
+  if (st == EQG_OK)
+    st = write_nd(file, "charges", H5T_IEEE_F64LE, REAL_MEM_TYPE, ds->charges, 2, dq);
+  if (st == EQG_OK)
+    st = write_nd(file, "clipped", H5T_STD_U64LE, H5T_NATIVE_UINT64, clipped, 1, dc);
+  free(clipped);
+
+  const struct { const char *name; size_t v; } sizes[] = {
+    { "n_traj", ds->n_traj }, { "n_frames", ds->n_frames },
+    { "n_particles", ds->n_particles }, { "T", c->T }, { "sample_freq", c->sample_freq },
+  };
+  for (size_t i = 0; st == EQG_OK && i < sizeof sizes / sizeof *sizes; i++)
+    st = eqg_h5_write_attr_long(file, sizes[i].name, (long)sizes[i].v);
+  const struct { const char *name; double v; } reals[] = {
+    { "dt", c->dt }, { "clip", c->clip }, { "speed", c->speed }, { "pos_std", c->pos_std },
+    { "interaction", c->interaction }, { "box", c->box },
+  };
+  for (size_t i = 0; st == EQG_OK && i < sizeof reals / sizeof *reals; i++)
+    st = eqg_h5_write_attr_double(file, reals[i].name, reals[i].v);
+  if (st == EQG_OK) st = eqg_h5_write_attr_string(file, "split", ds->split);
+  if (st == EQG_OK) st = eqg_h5_write_attr_ulong(file, "split_seed", ds->split_seed);
+  return st;
+}
+
+eqg_status eqg_nbody_dataset_save(const char *path, const eqg_nbody_dataset *ds)
+{
+  hid_t file;
+  char *tmp;
+  eqg_status st = eqg_h5_create_tmp(path, &file, &tmp);
+  if (st != EQG_OK) return st;
+  st = eqg_nbody_dataset_write(file, ds);
+  if (st != EQG_OK) {
+    eqg_h5_discard(file, tmp);
+    return eqg_error_prefix(st, "writing '%s': ", path);
+  }
+  return eqg_h5_commit(file, tmp, path);
+}
+
+/* ---- reading ----------------------------------------------------------------------- */
+
+/* First trajectory (axis 0 of rows of `per` values) holding a non-finite value. */
+static bool find_nonfinite(const eqg_real *a, size_t rows, size_t per, size_t *row)
+{
+  for (size_t i = 0; i < rows * per; i++)
+    if (!isfinite(a[i])) {
+      *row = i / per;
+      return true;
+    }
+  return false;
+}
+
+/* Attributes present override cfg fields; sizes are checked against the data. */
+static eqg_status read_attrs(hid_t file, eqg_nbody_dataset *ds)
+{
+  eqg_nbody_config *c = &ds->cfg;
+  eqg_status st = EQG_OK;
+  struct { const char *name; size_t *v; } sizes[] = {
+    { "n_particles", &c->n_particles }, { "T", &c->T }, { "sample_freq", &c->sample_freq },
+  };
+  for (size_t i = 0; st == EQG_OK && i < sizeof sizes / sizeof *sizes; i++) {
+    long v;
+    if (!eqg_h5_has_attr(file, sizes[i].name)) continue;
+    st = eqg_h5_read_attr_long(file, sizes[i].name, &v);
+    if (st == EQG_OK && v < 0)
+      st = eqg_error_set(EQG_EFORMAT, "attribute '%s' = %ld is negative", sizes[i].name, v);
+    if (st == EQG_OK) *sizes[i].v = (size_t)v;
+  }
+  struct { const char *name; double *v; } reals[] = {
+    { "dt", &c->dt }, { "clip", &c->clip }, { "speed", &c->speed },
+    { "pos_std", &c->pos_std }, { "interaction", &c->interaction }, { "box", &c->box },
+  };
+  for (size_t i = 0; st == EQG_OK && i < sizeof reals / sizeof *reals; i++)
+    if (eqg_h5_has_attr(file, reals[i].name))
+      st = eqg_h5_read_attr_double(file, reals[i].name, reals[i].v);
+  if (st == EQG_OK && eqg_h5_has_attr(file, "split")) {
+    char *s = NULL;
+    st = eqg_h5_read_attr_string(file, "split", &s);
+    if (st == EQG_OK) snprintf(ds->split, sizeof ds->split, "%s", s);
+    free(s);
+  }
+  if (st == EQG_OK && eqg_h5_has_attr(file, "split_seed"))
+    st = eqg_h5_read_attr_ulong(file, "split_seed", &ds->split_seed);
+  if (st != EQG_OK) return st;
+  if (c->n_particles != ds->n_particles)
+    return eqg_error_set(EQG_EFORMAT, "attribute n_particles = %zu but the data have %zu "
+                         "particles", c->n_particles, ds->n_particles);
+  if (eqg_nbody_n_frames(c) != ds->n_frames)
+    return eqg_error_set(EQG_EFORMAT, "attributes T = %zu, sample_freq = %zu give %zu "
+                         "frames but the data have %zu", c->T, c->sample_freq,
+                         eqg_nbody_n_frames(c), ds->n_frames);
+  return EQG_OK;
+}
+
+static eqg_status load_open(eqg_nbody_dataset **out, hid_t file, size_t max_traj)
+{
+  char got[96], want[96];
+  hid_t loc = -1, vel = -1, chg = -1, clp = -1;
+  hsize_t dl[4], dv[4], dq[2], dc[1];
+  eqg_nbody_dataset *ds = NULL;
+  eqg_status st = open_nd(file, "loc", H5T_FLOAT, 4, "(n_traj, n_frames, n_particles, 3)",
+                          &loc, dl);
+  if (st != EQG_OK) goto done;
+  if (dl[3] != D || dl[1] < 1 || dl[2] < 1) {
+    format_dims(got, sizeof got, 4, dl);
+    st = eqg_error_set(EQG_ESHAPE, "dataset '/loc' has shape %s, expected (n_traj, "
+                       "n_frames >= 1, n_particles >= 1, 3)", got);
+    goto done;
+  }
+  st = open_nd(file, "vel", H5T_FLOAT, 4, "(n_traj, n_frames, n_particles, 3)", &vel, dv);
+  if (st != EQG_OK) goto done;
+  if (memcmp(dl, dv, sizeof dl) != 0) {
+    format_dims(got, sizeof got, 4, dv);
+    format_dims(want, sizeof want, 4, dl);
+    st = eqg_error_set(EQG_ESHAPE, "dataset '/vel' has shape %s but '/loc' has %s", got,
+                       want);
+    goto done;
+  }
+  st = open_nd(file, "charges", H5T_FLOAT, 2, "(n_traj, n_particles)", &chg, dq);
+  if (st != EQG_OK) goto done;
+  if (dq[0] != dl[0] || dq[1] != dl[2]) {
+    format_dims(got, sizeof got, 2, dq);
+    format_dims(want, sizeof want, 2, (const hsize_t[2]){ dl[0], dl[2] });
+    st = eqg_error_set(EQG_ESHAPE, "dataset '/charges' has shape %s, expected %s "
+                       "(n_traj, n_particles of '/loc')", got, want);
+    goto done;
+  }
+  if (eqg_h5_exists(file, "clipped")) {
+    st = open_nd(file, "clipped", H5T_INTEGER, 1, "(n_traj)", &clp, dc);
+    if (st != EQG_OK) goto done;
+    if (dc[0] != dl[0]) {
+      st = eqg_error_set(EQG_ESHAPE, "dataset '/clipped' has %llu entries, expected %llu "
+                         "(n_traj of '/loc')", (unsigned long long)dc[0],
+                         (unsigned long long)dl[0]);
+      goto done;
+    }
+  }
+
+  ds = calloc(1, sizeof *ds);
+  if (!ds) {
+    st = eqg_error_set(EQG_ENOMEM, "out of memory");
+    goto done;
+  }
+  ds->n_traj = max_traj > 0 && max_traj < dl[0] ? max_traj : (size_t)dl[0];
+  ds->n_frames = (size_t)dl[1];
+  ds->n_particles = (size_t)dl[2];
+  eqg_nbody_config_default(&ds->cfg);
+  ds->cfg.n_particles = ds->n_particles;
+  if (!alloc_arrays(ds)) {
+    st = eqg_error_set(EQG_ENOMEM, "out of memory for %zu trajectories", ds->n_traj);
+    goto done;
+  }
+  const hsize_t rows = ds->n_traj;
+  uint64_t *clipped = NULL;
+  if ((st = read_rows(loc, "loc", REAL_MEM_TYPE, ds->loc, 4, dl, rows)) != EQG_OK ||
+      (st = read_rows(vel, "vel", REAL_MEM_TYPE, ds->vel, 4, dv, rows)) != EQG_OK ||
+      (st = read_rows(chg, "charges", REAL_MEM_TYPE, ds->charges, 2, dq, rows)) != EQG_OK)
+    goto done;
+  if (clp >= 0) {
+    clipped = malloc((rows ? rows : 1) * sizeof *clipped);
+    if (!clipped) {
+      st = eqg_error_set(EQG_ENOMEM, "out of memory");
+      goto done;
+    }
+    st = read_rows(clp, "clipped", H5T_NATIVE_UINT64, clipped, 1, dc, rows);
+    for (size_t t = 0; st == EQG_OK && t < ds->n_traj; t++) ds->clipped[t] = clipped[t];
+    free(clipped);
+    if (st != EQG_OK) goto done;
+  }
+
+  const size_t per = ds->n_frames * ds->n_particles * D;
+  const struct { const char *name; const eqg_real *a; size_t per; } arrays[] = {
+    { "loc", ds->loc, per }, { "vel", ds->vel, per }, { "charges", ds->charges, ds->n_particles },
+  };
+  for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++) {
+    size_t bad;
+    if (find_nonfinite(arrays[i].a, ds->n_traj, arrays[i].per, &bad)) {
+      st = eqg_error_set(EQG_ENONFINITE, "dataset '/%s' has a non-finite value "
+                         "(trajectory %zu)", arrays[i].name, bad);
+      goto done;
+    }
+  }
+  st = read_attrs(file, ds);
+done:
+  close_dset(loc);
+  close_dset(vel);
+  close_dset(chg);
+  close_dset(clp);
+  if (st != EQG_OK) {
+    eqg_nbody_dataset_free(ds);
+    ds = NULL;
+  }
+  *out = ds;
+  return st;
+}
+
+eqg_status eqg_nbody_dataset_load(eqg_nbody_dataset **out, const char *path, size_t max_traj)
+{
+  *out = NULL;
+  hid_t file;
+  eqg_status st = eqg_h5_open(path, false, &file);
+  if (st != EQG_OK) return eqg_error_prefix(st, "loading N-body data: ");
+  st = load_open(out, file, max_traj);
+  eqg_h5_close(file);
+  if (st != EQG_OK) return eqg_error_prefix(st, "loading '%s': ", path);
+  return EQG_OK;
+}
