@@ -37,6 +37,9 @@ gsl_rng *gc_rng(unsigned long seed);
 
 /* Check functions, one per op kind, grouped by the source file of the op. */
 void gc_check_matmul(void);
+/* gc_fused.c */
+void gc_check_affine(void);
+void gc_check_edge_affine(void);
 void gc_check_add(void);
 void gc_check_sub(void);
 void gc_check_mul(void);

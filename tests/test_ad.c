@@ -539,6 +539,244 @@ static void test_unary_large_inputs(void **state)
   check_unary_points(eqg_silu, 2, x, silu_y, silu_d);
 }
 
+/* ---- fused affine ops, uninitialised outputs, the backward sweep --------- */
+
+/* Deterministic test values in about [-1.5, 1.5]. */
+static void fill_values(eqg_real *v, size_t n, double phase)
+{
+  for (size_t i = 0; i < n; i++) v[i] = 1.5 * sin(1.37 * (double)i + phase);
+}
+
+static bool close_to(eqg_real a, eqg_real b) { return fabs(a - b) <= 1e-14 * fmax(1, fabs(b)); }
+
+/* The unfused form of a fused activation. */
+static eqg_tensor *unfused_act(eqg_tape *t, eqg_fuse_act act, eqg_tensor *x)
+{
+  switch (act) {
+  case EQG_FUSE_RELU: return eqg_relu(t, x);
+  case EQG_FUSE_LEAKY_RELU: return eqg_leaky_relu(t, x, 0.1);
+  case EQG_FUSE_SILU: return eqg_silu(t, x);
+  case EQG_FUSE_SIGMOID: return eqg_sigmoid(t, x);
+  case EQG_FUSE_TANH: return eqg_tanh(t, x);
+  default: return x;
+  }
+}
+
+/* eqg_affine(x, W, b, f) = f(x W + b) as matmul, add and the elementwise op,
+ * in value and in every gradient, for each activation and bias shape. */
+static void test_affine_matches_unfused(void **state)
+{
+  (void)state;
+  enum { N = 7, K = 5, M = 6 };
+  eqg_real xv[N * K], wv[K * M], bv[N * M], rv[N * M];
+  fill_values(xv, N * K, 0.1);
+  fill_values(wv, K * M, 0.7);
+  fill_values(bv, N * M, 1.3);
+  fill_values(rv, N * M, 2.9);
+  for (int act = 0; act < EQG_FUSE_ACT_COUNT; act++)
+    for (int bias = 0; bias < 3; bias++) {   /* none, one row, full */
+      eqg_real y[2][N * M], gx[2][N * K], gw[2][K * M], gb[2][N * M];
+      const size_t b_rows = bias == 2 ? N : 1;
+      for (int fused = 0; fused < 2; fused++) {
+        eqg_tape *t = eqg_tape_alloc(0, NULL);
+        eqg_tensor *x = eqg_tape_input(t, N, K, xv, true);
+        eqg_tensor *w = eqg_tape_input(t, K, M, wv, true);
+        eqg_tensor *b = bias ? eqg_tape_input(t, b_rows, M, bv, true) : NULL;
+        eqg_tensor *out;
+        if (fused) {
+          out = eqg_affine(t, x, w, b, (eqg_fuse_act)act, 0.1);
+        } else {
+          out = eqg_matmul(t, x, false, w, false);
+          if (b) out = eqg_add(t, out, b);
+          out = unfused_act(t, (eqg_fuse_act)act, out);
+        }
+        assert_non_null(out);
+        memcpy(y[fused], out->data, sizeof y[fused]);
+        assert_int_equal(eqg_tape_backward_seed(t, out, rv), EQG_OK);
+        memcpy(gx[fused], x->grad, sizeof gx[fused]);
+        memcpy(gw[fused], w->grad, sizeof gw[fused]);
+        if (b) memcpy(gb[fused], b->grad, b_rows * M * sizeof(eqg_real));
+        eqg_tape_free(t);
+      }
+      for (int i = 0; i < N * M; i++)
+        if (!close_to(y[1][i], y[0][i]))
+          fail_msg("act %d bias %d: y[%d] = %.17g, unfused %.17g", act, bias, i, y[1][i], y[0][i]);
+      for (int i = 0; i < N * K; i++) assert_true(close_to(gx[1][i], gx[0][i]));
+      for (int i = 0; i < K * M; i++) assert_true(close_to(gw[1][i], gw[0][i]));
+      for (size_t i = 0; bias && i < b_rows * M; i++) assert_true(close_to(gb[1][i], gb[0][i]));
+    }
+}
+
+/* eqg_edge_affine = f(u[dst] + v[src] + z W) by hand, and its gradients
+ * against gathers, add, affine and the activation op. */
+static void test_edge_affine_matches_unfused(void **state)
+{
+  (void)state;
+  enum { N = 4, E = 6, K = 2, M = 3 };
+  const eqg_index dst[E] = { 0, 0, 1, 2, 3, 3 }, src[E] = { 1, 2, 0, 3, 1, 2 };
+  eqg_real uv[N * M], vv[N * M], zv[E * K], wv[K * M], rv[E * M];
+  fill_values(uv, N * M, 0.2);
+  fill_values(vv, N * M, 0.9);
+  fill_values(zv, E * K, 1.7);
+  fill_values(wv, K * M, 2.3);
+  fill_values(rv, E * M, 3.1);
+  eqg_real y[2][E * M], gu[2][N * M], gv[2][N * M], gz[2][E * K], gw[2][K * M];
+  for (int fused = 0; fused < 2; fused++) {
+    eqg_tape *t = eqg_tape_alloc(0, NULL);
+    eqg_tensor *u = eqg_tape_input(t, N, M, uv, true), *v = eqg_tape_input(t, N, M, vv, true);
+    eqg_tensor *z = eqg_tape_input(t, E, K, zv, true), *w = eqg_tape_input(t, K, M, wv, true);
+    eqg_tensor *out = fused
+      ? eqg_edge_affine(t, u, dst, v, src, E, z, w, EQG_FUSE_SILU, 0)
+      : eqg_silu(t, eqg_affine(t, z, w, eqg_add(t, eqg_gather_rows(t, u, dst, E),
+                                                 eqg_gather_rows(t, v, src, E)),
+                               EQG_FUSE_NONE, 0));
+    assert_non_null(out);
+    memcpy(y[fused], out->data, sizeof y[fused]);
+    assert_int_equal(eqg_tape_backward_seed(t, out, rv), EQG_OK);
+    memcpy(gu[fused], u->grad, sizeof gu[fused]);
+    memcpy(gv[fused], v->grad, sizeof gv[fused]);
+    memcpy(gz[fused], z->grad, sizeof gz[fused]);
+    memcpy(gw[fused], w->grad, sizeof gw[fused]);
+    eqg_tape_free(t);
+  }
+  for (int e = 0; e < E; e++)   /* by hand */
+    for (int c = 0; c < M; c++) {
+      double p = uv[dst[e] * M + c] + vv[src[e] * M + c];
+      for (int k = 0; k < K; k++) p += zv[e * K + k] * wv[k * M + c];
+      assert_true(close_to(y[1][e * M + c], p / (1 + exp(-p))));
+    }
+  for (int i = 0; i < E * M; i++) assert_true(close_to(y[1][i], y[0][i]));
+  for (int i = 0; i < N * M; i++) assert_true(close_to(gu[1][i], gu[0][i]));
+  for (int i = 0; i < N * M; i++) assert_true(close_to(gv[1][i], gv[0][i]));
+  for (int i = 0; i < E * K; i++) assert_true(close_to(gz[1][i], gz[0][i]));
+  for (int i = 0; i < K * M; i++) assert_true(close_to(gw[1][i], gw[0][i]));
+}
+
+/* Op outputs are allocated uninitialised: the ops that accumulate into their
+ * output (sums over rows, scatter-add, segment mean, empty products) must
+ * zero it themselves.  The arena is first filled with garbage, then reset,
+ * so that the outputs land on it. */
+static void test_outputs_after_reset(void **state)
+{
+  (void)state;
+  eqg_tape *t = eqg_tape_alloc(1 << 16, NULL);
+  eqg_tensor *junk = eqg_tape_input(t, 1000, 8, NULL, false);
+  assert_non_null(junk);
+  eqg_tensor_fill(junk, 12345.0);
+  eqg_tape_reset(t);
+  const eqg_real xv[6] = { 1, 2, 3, 4, 5, 6 };
+  const eqg_index idx[3] = { 1, 1, 3 };
+  eqg_tensor *x = eqg_tape_input(t, 3, 2, xv, false);
+  eqg_tensor *sum = eqg_sum(t, x, EQG_AXIS_ROWS);                 /* (1, 2) */
+  eqg_tensor *sc = eqg_scatter_add_rows(t, x, idx, 4);             /* (4, 2) */
+  eqg_tensor *sm = eqg_segment_mean(t, x, idx, 4);                 /* (4, 2) */
+  eqg_tensor *e0 = eqg_tape_input(t, 3, 0, NULL, false);           /* (3, 0) */
+  eqg_tensor *w0 = eqg_tape_input(t, 0, 2, NULL, false);           /* (0, 2) */
+  eqg_tensor *mm = eqg_matmul(t, e0, false, w0, false);            /* (3, 2) of 0 */
+  eqg_tensor *af = eqg_affine(t, e0, w0, NULL, EQG_FUSE_NONE, 0);  /* (3, 2) of 0 */
+  eqg_tensor *b = eqg_tape_input(t, 1, 2, xv, false);
+  eqg_tensor *ab = eqg_affine(t, e0, w0, b, EQG_FUSE_NONE, 0);     /* (3, 2) rows of b */
+  assert_int_equal(eqg_tape_status(t), EQG_OK);
+  assert_true(sum->data[0] == 9 && sum->data[1] == 12);
+  const eqg_real sc_want[8] = { 0, 0, 4, 6, 0, 0, 5, 6 }, sm_want[8] = { 0, 0, 2, 3, 0, 0, 5, 6 };
+  for (int i = 0; i < 8; i++) {
+    assert_true(sc->data[i] == sc_want[i]);
+    assert_true(sm->data[i] == sm_want[i]);
+  }
+  for (int i = 0; i < 6; i++) {
+    assert_true(mm->data[i] == 0);
+    assert_true(af->data[i] == 0);
+    assert_true(ab->data[i] == xv[i % 2]);
+  }
+  eqg_tape_free(t);
+}
+
+/* silu and sigmoid compute every element alone: the vector lanes and the
+ * scalar tail give the same bits, within 1e-15 of the libm formula (NaN stays
+ * NaN, +-inf saturate, no overflow at +-1000). */
+static void test_sigmoid_lanes_and_accuracy(void **state)
+{
+  (void)state;
+  const eqg_real vals[] = { 0.0, -0.0, 1e-300, -1e-300, 0.5, -0.5, 3, -3, 20, -20, 36.5, -36.5,
+                            707.9, -707.9, 708, -708, 709, -709, 1000, -1000, INFINITY,
+                            -INFINITY, NAN };
+  enum { R = 11 };   /* 2 x 4 AVX lanes (or 4 x 2 SSE2 lanes) and a scalar tail of 3 */
+  for (size_t k = 0; k < sizeof vals / sizeof *vals; k++) {
+    eqg_real x[R];
+    for (int i = 0; i < R; i++) x[i] = vals[k];
+    eqg_tape *t = eqg_tape_alloc(0, NULL);
+    eqg_tensor *xt = eqg_tape_input(t, 1, R, x, true);
+    eqg_tensor *s = eqg_sigmoid(t, xt), *q = eqg_silu(t, xt);
+    eqg_tensor *f = eqg_affine(t, eqg_tape_input(t, 1, 1, NULL, false),
+                               eqg_tape_input(t, 1, R, NULL, false), xt, EQG_FUSE_SILU,
+                               0);   /* 0 0 + x: the fused silu of x */
+    assert_non_null(f);
+    for (int i = 1; i < R; i++) {
+      assert_memory_equal(&s->data[i], &s->data[0], sizeof(eqg_real));
+      assert_memory_equal(&q->data[i], &q->data[0], sizeof(eqg_real));
+      /* (0 W + x is +0 for x = -0, so compare values, not bits) */
+      assert_true(f->data[i] == q->data[0] || (isnan(f->data[i]) && isnan(q->data[0])));
+    }
+    const double v = vals[k];
+    const double e = exp(-fabs(v)), ref = (v >= 0 ? 1 : e) / (1 + e);
+    if (isnan(v)) {
+      assert_true(isnan(s->data[0]) && isnan(q->data[0]));
+    } else if (!(fabs(s->data[0] - ref) <= 1e-15 * ref + 1e-300)) {
+      fail_msg("sigmoid(%g) = %.17g, libm %.17g", v, s->data[0], ref);
+    } else if (isfinite(v) && !(fabs(q->data[0] - v * ref) <= 1e-15 * fabs(v * ref) + 1e-300)) {
+      fail_msg("silu(%g) = %.17g, libm %.17g", v, q->data[0], v * ref);
+    }
+    eqg_tape_free(t);
+  }
+  /* a sweep: relative error against libm below 1e-15 (about 4 ulp) */
+  enum { S = 4001 };
+  static eqg_real sx[S];
+  for (int i = 0; i < S; i++) sx[i] = -40 + 0.02 * i;
+  eqg_tape *t = eqg_tape_alloc(0, NULL);
+  eqg_tensor *s = eqg_sigmoid(t, eqg_tape_input(t, 1, S, sx, false));
+  for (int i = 0; i < S; i++) {
+    const double e = exp(-fabs(sx[i])), ref = (sx[i] >= 0 ? 1 : e) / (1 + e);
+    if (!(fabs(s->data[i] - ref) <= 1e-15 * ref))
+      fail_msg("sigmoid(%.17g) = %.17g, libm %.17g", sx[i], s->data[i], ref);
+  }
+  eqg_tape_free(t);
+}
+
+/* The sweep runs only the nodes the seeded output depends on (an unused
+ * branch is skipped), finds the producer of a view into an output's rows,
+ * and the optional profile counts calls only while it is set. */
+static void test_backward_liveness_and_profile(void **state)
+{
+  (void)state;
+  eqg_tape *t = eqg_tape_alloc(0, NULL);
+  assert_null(t->profile);
+  eqg_tape_profile prof;
+  eqg_tape_profile_clear(&prof);
+  t->profile = &prof;
+  const eqg_real xv[6] = { 0.5, -1, 2, 0.25, -0.75, 1.5 };
+  eqg_tensor *x = eqg_tape_input(t, 2, 3, xv, true);
+  eqg_tensor *dead = eqg_tanh(t, x);                 /* feeds nothing */
+  eqg_tensor *sq = eqg_mul(t, x, x);                 /* (2, 3) */
+  /* a view of row 1 of sq, sharing its data and gradient */
+  eqg_tensor view = { .rows = 1, .cols = 3, .data = sq->data + 3, .grad = sq->grad + 3 };
+  eqg_tensor *y = eqg_sum(t, &view, EQG_AXIS_ALL);
+  assert_non_null(dead);
+  assert_non_null(y);
+  assert_true(prof.forward_calls[EQG_OP_TANH] == 1 && prof.forward_calls[EQG_OP_MUL] == 1);
+  assert_int_equal(eqg_tape_backward(t, y), EQG_OK);
+  assert_true(prof.backward_calls[EQG_OP_TANH] == 0);   /* skipped */
+  assert_true(prof.backward_calls[EQG_OP_MUL] == 1);    /* found through the view */
+  assert_true(prof.backward_calls[EQG_OP_SUM] == 1);
+  for (int i = 0; i < 6; i++) assert_true(x->grad[i] == (i < 3 ? 0 : 2 * xv[i]));
+  /* without a profile nothing is counted */
+  t->profile = NULL;
+  eqg_tape_reset(t);
+  assert_non_null(eqg_tanh(t, eqg_tape_input(t, 1, 1, xv, false)));
+  assert_true(prof.forward_calls[EQG_OP_TANH] == 1);
+  assert_true(prof.forward_s[EQG_OP_MUL] >= 0 && prof.alloc_s >= 0);
+  eqg_tape_free(t);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -559,6 +797,11 @@ int main(void)
     cmocka_unit_test(test_bce_logits_by_hand),
     cmocka_unit_test(test_softmax_xent_by_hand),
     cmocka_unit_test(test_softmax_xent_bad_labels),
+    cmocka_unit_test(test_affine_matches_unfused),
+    cmocka_unit_test(test_edge_affine_matches_unfused),
+    cmocka_unit_test(test_outputs_after_reset),
+    cmocka_unit_test(test_sigmoid_lanes_and_accuracy),
+    cmocka_unit_test(test_backward_liveness_and_profile),
   };
   return cmocka_run_group_tests_name("ad", tests, NULL, NULL);
 }

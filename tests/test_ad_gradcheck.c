@@ -8,6 +8,8 @@
 
 static void (*const gc_checks[EQG_OP_COUNT])(void) = {
   [EQG_OP_MATMUL] = gc_check_matmul,
+  [EQG_OP_AFFINE] = gc_check_affine,
+  [EQG_OP_EDGE_AFFINE] = gc_check_edge_affine,
   [EQG_OP_ADD] = gc_check_add,
   [EQG_OP_SUB] = gc_check_sub,
   [EQG_OP_MUL] = gc_check_mul,

@@ -504,7 +504,8 @@ static void test_lgeb_param_count(void **state)
 }
 
 /* The split first edge Linear equals Lin([u_i, u_j, z]) with the concat
- * built explicitly, in value and in every gradient. */
+ * built explicitly, in value and in every gradient, alone and with a fused
+ * SiLU (against the separate activation op). */
 static void test_edge_linear_matches_concat(void **state)
 {
   (void)state;
@@ -522,15 +523,18 @@ static void test_edge_linear_matches_concat(void **state)
   fill_uniform(u, fx.N * F, -1, 1, r);
   fill_uniform(z, fx.E * K, -1, 1, r);
   fill_uniform(R, fx.E * OUT, -1, 1, r);
+  for (int with_act = 0; with_act < 2; with_act++) {
+  const eqg_activation act = with_act ? EQG_ACT_SILU : EQG_ACT_NONE;
   eqg_real *y[2], *gw[2], *gb[2], *gu[2], *gz[2];
   for (int split = 0; split < 2; split++) {
     eqg_tape *t = eqg_tape_alloc(1 << 16, NULL);
     eqg_params_zero_grad(p);
     eqg_tensor *tu = eqg_tape_input(t, fx.N, F, u, true), *tz = eqg_tape_input(t, fx.E, K, z, true);
-    eqg_tensor *out = split ? eqg_layer_edge_linear(t, p, &lin, fx.b, tu, tz)
-                            : eqg_linear_forward(t, p, &lin, eqg_concat_cols(t,
-                                eqg_concat_cols(t, eqg_graph_gather_dst(t, fx.b, tu),
-                                                eqg_graph_gather_src(t, fx.b, tu)), tz));
+    eqg_tensor *out = split ? eqg_layer_edge_linear(t, p, &lin, fx.b, tu, tz, act, 0)
+                            : eqg_activation_apply(t, act, 0, eqg_linear_forward(t, p, &lin,
+                                eqg_concat_cols(t, eqg_concat_cols(t,
+                                  eqg_graph_gather_dst(t, fx.b, tu),
+                                  eqg_graph_gather_src(t, fx.b, tu)), tz)));
     assert_non_null(out);
     assert_int_equal(eqg_tape_backward_seed(t, out, R), EQG_OK);
     y[split] = vec_new(fx.E * OUT);
@@ -552,6 +556,7 @@ static void test_edge_linear_matches_concat(void **state)
   assert_true(rel_diff(gz[1], gz[0], fx.E * K) <= 1e-14);
   for (int k = 0; k < 2; k++) {
     free(y[k]); free(gw[k]); free(gb[k]); free(gu[k]); free(gz[k]);
+  }
   }
   free(u); free(z); free(R);
   eqg_params_free(p);

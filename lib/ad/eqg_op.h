@@ -3,8 +3,10 @@
  * An op type is a const struct with a name, a forward and a backward.  The
  * public constructor (eqg_matmul, eqg_relu, ... in eqg_ops.h) checks shapes,
  * allocates the output on the tape and records an eqg_node; forward then fills
- * node->out from node->in.  backward reads node->out->grad and ACCUMULATES
- * (+=) into every node->in[k]->grad that is not NULL.
+ * node->out from node->in, writing EVERY element (the output is allocated
+ * uninitialised; a forward that accumulates zeroes its output first).
+ * backward reads node->out->grad and ACCUMULATES (+=) into every
+ * node->in[k]->grad that is not NULL (gradients are allocated zeroed).
  *
  * Every kind below has exactly one entry in eqg_op_types[] (checked at compile
  * time) and one gradient-check case in tests/test_ad_gradcheck.c (checked at
@@ -19,6 +21,9 @@ enum { EQG_OP_MAX_IN = 4 };
 typedef enum eqg_op_kind {
   /* linear algebra and arithmetic (eqg_ops_arith.c) */
   EQG_OP_MATMUL,          /* C = op(A) op(B), either transposed */
+  /* fused affine maps with an activation (eqg_ops_fused.c) */
+  EQG_OP_AFFINE,          /* f(x W + b), b none, one row (broadcast) or a full matrix */
+  EQG_OP_EDGE_AFFINE,     /* f(u[dst] + v[src] + z W): an edge MLP's first layer */
   EQG_OP_ADD,             /* a + b, b broadcast over rows/cols/all */
   EQG_OP_SUB,
   EQG_OP_MUL,
@@ -87,8 +92,8 @@ struct eqg_node {
 extern const eqg_op_type *const eqg_op_types[EQG_OP_COUNT];
 
 /* The op types, one per kind (defined next to their kernels). */
-extern const eqg_op_type eqg_op_matmul, eqg_op_add, eqg_op_sub, eqg_op_mul,
-  eqg_op_div, eqg_op_scale, eqg_op_add_scalar, eqg_op_sum, eqg_op_mean,
+extern const eqg_op_type eqg_op_matmul, eqg_op_affine, eqg_op_edge_affine, eqg_op_add,
+  eqg_op_sub, eqg_op_mul, eqg_op_div, eqg_op_scale, eqg_op_add_scalar, eqg_op_sum, eqg_op_mean,
   eqg_op_concat_cols, eqg_op_slice_cols, eqg_op_gather_rows,
   eqg_op_scatter_add_rows, eqg_op_segment_mean, eqg_op_relu, eqg_op_leaky_relu,
   eqg_op_silu, eqg_op_sigmoid, eqg_op_tanh, eqg_op_softplus,

@@ -3,6 +3,8 @@
 
 const eqg_op_type *const eqg_op_types[] = {
   [EQG_OP_MATMUL] = &eqg_op_matmul,
+  [EQG_OP_AFFINE] = &eqg_op_affine,
+  [EQG_OP_EDGE_AFFINE] = &eqg_op_edge_affine,
   [EQG_OP_ADD] = &eqg_op_add,
   [EQG_OP_SUB] = &eqg_op_sub,
   [EQG_OP_MUL] = &eqg_op_mul,

@@ -25,6 +25,37 @@ typedef enum eqg_metric {
 eqg_tensor *eqg_matmul(eqg_tape *t, eqg_tensor *a, bool trans_a,
                        eqg_tensor *b, bool trans_b);
 
+/* Activations the fused affine ops below apply to their result (the same
+ * functions as the elementwise ops of those names). */
+typedef enum eqg_fuse_act {
+  EQG_FUSE_NONE,        /* identity */
+  EQG_FUSE_RELU,
+  EQG_FUSE_LEAKY_RELU,  /* `slope` for x <= 0 */
+  EQG_FUSE_SILU,
+  EQG_FUSE_SIGMOID,
+  EQG_FUSE_TANH,
+  EQG_FUSE_ACT_COUNT
+} eqg_fuse_act;
+
+/* y (n, out) = f(x (n, in) W (in, out) + b): one op instead of matmul, add and
+ * an activation.  b is NULL, (1, out) (added to every row) or (n, out).  The
+ * bias is written into y and dgemm accumulates x W onto it; f runs in place
+ * and, when a gradient will flow, saves f' at the pre-activation (n, out) for
+ * the backward, which turns y's gradient into the pre-activation's IN PLACE
+ * (y->grad no longer holds dL/dy after the backward sweep). */
+eqg_tensor *eqg_affine(eqg_tape *t, eqg_tensor *x, eqg_tensor *w, eqg_tensor *b,
+                       eqg_fuse_act act, eqg_real slope);
+
+/* y (E, out) = f(u[dst[e]] + v[src[e]] + z_e W) for e < E = n_edges: the first
+ * Linear of an edge MLP on [h_i, h_j, z_ij] from per-node projections
+ * u = h W_i + b, v = h W_j (N, out), without materialising the two gathers or
+ * their sum.  z (E, K) and W (K, out) are both NULL (no edge scalars) or both
+ * given.  dst, src (E) index rows of u and v and must outlive the backward.
+ * f and its gradient as eqg_affine. */
+eqg_tensor *eqg_edge_affine(eqg_tape *t, eqg_tensor *u, const eqg_index *dst, eqg_tensor *v,
+                            const eqg_index *src, size_t n_edges, eqg_tensor *z, eqg_tensor *w,
+                            eqg_fuse_act act, eqg_real slope);
+
 eqg_tensor *eqg_add(eqg_tape *t, eqg_tensor *a, eqg_tensor *b);
 eqg_tensor *eqg_sub(eqg_tape *t, eqg_tensor *a, eqg_tensor *b);
 eqg_tensor *eqg_mul(eqg_tape *t, eqg_tensor *a, eqg_tensor *b);

@@ -7,6 +7,8 @@
 #include "ad/eqg_ops.h"
 #include "core/eqg_blas.h"
 
+#include <string.h>
+
 /* ---- matmul: C (M, N) = op(A) (M, K) op(B) (K, N) ------------------------- */
 
 static void matmul_forward(eqg_node *n)
@@ -16,7 +18,10 @@ static void matmul_forward(eqg_node *n)
   bool ta = n->i[0], tb = n->i[1];
   size_t k = ta ? a->rows : a->cols;
   if (c->rows == 0 || c->cols == 0) return;
-  if (k == 0) return;   /* output already zero */
+  if (k == 0) {   /* empty sum: the (uninitialised) output is zero */
+    memset(c->data, 0, c->rows * c->cols * sizeof *c->data);
+    return;
+  }
   cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
               (int)c->rows, (int)c->cols, (int)k, 1.0, a->data, (int)a->cols,
               b->data, (int)b->cols, 0.0, c->data, (int)c->cols);

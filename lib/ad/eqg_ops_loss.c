@@ -27,16 +27,21 @@ static void mse_forward(eqg_node *n)
   n->out->data[0] = s / (eqg_real)m;
 }
 
-/* da += 2 g (a - b) / N;  db -= 2 g (a - b) / N  (a == b gives 0 + 0). */
+/* da += 2 g (a - b) / N;  db -= 2 g (a - b) / N  (a == b gives 0 + 0: the two
+ * loops run one after the other, so a shared buffer sees both). */
 static void mse_backward(const eqg_node *n)
 {
   const eqg_tensor *a = n->in[0], *b = n->in[1];
-  size_t m = eqg_tensor_size(a);
-  eqg_real c = 2 * n->out->grad[0] / (eqg_real)m;
-  for (size_t e = 0; e < m; e++) {
-    eqg_real d = c * (a->data[e] - b->data[e]);
-    if (a->grad) a->grad[e] += d;
-    if (b->grad) b->grad[e] -= d;
+  const size_t m = eqg_tensor_size(a);
+  const eqg_real c = 2 * n->out->grad[0] / (eqg_real)m;
+  const eqg_real *restrict ad = a->data, *restrict bd = b->data;
+  if (a->grad) {
+    eqg_real *restrict ga = a->grad;
+    for (size_t e = 0; e < m; e++) ga[e] += c * (ad[e] - bd[e]);
+  }
+  if (b->grad) {
+    eqg_real *restrict gb = b->grad;
+    for (size_t e = 0; e < m; e++) gb[e] -= c * (ad[e] - bd[e]);
   }
 }
 

@@ -46,11 +46,12 @@ static inline void row_axpy(eqg_real *restrict dst, eqg_real a, const eqg_real *
 static void reduce_forward(eqg_node *n)
 {
   const eqg_tensor *x = n->in[0];
-  eqg_real *y = n->out->data;   /* zeroed by the arena */
+  eqg_real *y = n->out->data;   /* uninitialised */
   const eqg_real s = n->r[0];
   const size_t rows = x->rows, m = x->cols;
   switch ((eqg_axis)n->i[0]) {
   case EQG_AXIS_ROWS:
+    for (size_t c = 0; c < m; c++) y[c] = 0;
     for (size_t r = 0; r < rows; r++) row_add(y, x->data + r * m, m);
     for (size_t c = 0; c < m; c++) y[c] *= s;
     break;
@@ -277,9 +278,10 @@ eqg_tensor *eqg_gather_rows(eqg_tape *t, eqg_tensor *x, const eqg_index *idx, si
 static void scatter_add_rows_forward(eqg_node *n)
 {
   const eqg_tensor *x = n->in[0];
-  eqg_tensor *y = n->out;   /* zeroed by the arena */
+  eqg_tensor *y = n->out;   /* uninitialised: zeroed here, then summed into */
   const eqg_index *idx = n->index;
   const size_t m = x->cols;
+  if (eqg_tensor_size(y) != 0) memset(y->data, 0, eqg_tensor_size(y) * sizeof *y->data);
   for (size_t e = 0; e < n->n_index; e++)
     row_add(y->data + (size_t)idx[e] * m, x->data + e * m, m);
 }

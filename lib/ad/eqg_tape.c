@@ -4,6 +4,19 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- optional profile (t->profile != NULL only) ---------------------------- */
+
+static double profile_now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void eqg_tape_profile_clear(eqg_tape_profile *p) { memset(p, 0, sizeof *p); }
 
 eqg_tape *eqg_tape_alloc(size_t arena_bytes, gsl_rng *rng)
 {
@@ -88,7 +101,11 @@ eqg_node *eqg_tape_push(eqg_tape *t, eqg_op_kind kind, int n_in,
     t->nodes = grown;
     t->cap_nodes *= 2;
   }
-  eqg_tensor *out = eqg_tensor_new(t->arena, rows, cols, need_grad && t->grad_enabled);
+  const double t0 = t->profile ? profile_now() : 0;
+  /* The forward writes every element of the output: no zeroing (gradients,
+   * which backward accumulates into, are zeroed). */
+  eqg_tensor *out = eqg_tensor_new_uninit(t->arena, rows, cols, need_grad && t->grad_enabled);
+  if (t->profile) t->profile->alloc_s += profile_now() - t0;
   if (!out) {
     eqg_tape_fail(t, EQG_ENOMEM, "%s: output %zu x %zu: %s", eqg_op_types[kind]->name,
                   rows, cols, eqg_error_message());
@@ -103,7 +120,14 @@ eqg_node *eqg_tape_push(eqg_tape *t, eqg_op_kind kind, int n_in,
 eqg_tensor *eqg_tape_run(eqg_tape *t, eqg_node *n)
 {
   if (!n || t->status != EQG_OK) return NULL;
-  n->type->forward(n);
+  if (t->profile) {
+    const double t0 = profile_now();
+    n->type->forward(n);
+    t->profile->forward_s[n->kind] += profile_now() - t0;
+    t->profile->forward_calls[n->kind]++;
+  } else {
+    n->type->forward(n);
+  }
   return n->out;
 }
 
@@ -119,6 +143,69 @@ eqg_status eqg_tape_backward(eqg_tape *t, eqg_tensor *loss)
   return eqg_tape_backward_seed(t, loss, &one);
 }
 
+/* ---- which nodes the seeded output depends on ----------------------------- *
+ * A node is live if its output is y or an input of a live node; the backward
+ * of any other node (say the h update of a model's last layer when only x is
+ * read out) only adds zeros and is skipped.  Tensors are matched to the node
+ * that produced them by their gradient buffer: every output has its own, and
+ * a view of an output (rows of it) points into it, so the lookup is by
+ * address range.  Ranges are sorted once per sweep (n log n, n = nodes). */
+
+typedef struct grad_range {
+  uintptr_t lo, hi;   /* [lo, hi): the output's gradient buffer */
+  size_t node;
+} grad_range;
+
+static int cmp_range(const void *a, const void *b)
+{
+  uintptr_t x = ((const grad_range *)a)->lo, y = ((const grad_range *)b)->lo;
+  return (x > y) - (x < y);
+}
+
+/* Index of the node whose output gradient holds g, or SIZE_MAX. */
+static size_t producer_of(const grad_range *r, size_t n, const eqg_real *g)
+{
+  const uintptr_t p = (uintptr_t)g;
+  size_t lo = 0, hi = n;   /* find the last range with r.lo <= p */
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (r[mid].lo <= p) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 && p < r[lo - 1].hi ? r[lo - 1].node : SIZE_MAX;
+}
+
+/* live[k] for every node (true for all when the scratch cannot be had). */
+static void mark_live(eqg_tape *t, const eqg_tensor *y, bool *live)
+{
+  const size_t N = t->n_nodes;
+  grad_range *r = eqg_arena_push_uninit(t->arena, (N ? N : 1) * sizeof *r);
+  if (!r) {
+    for (size_t k = 0; k < N; k++) live[k] = true;
+    return;
+  }
+  size_t nr = 0;
+  for (size_t k = 0; k < N; k++) {
+    const eqg_tensor *o = t->nodes[k].out;
+    const size_t size = eqg_tensor_size(o);
+    live[k] = o->grad && size == 0;   /* nothing to look up; cheap to run */
+    if (o->grad && size > 0)
+      r[nr++] = (grad_range){ (uintptr_t)o->grad, (uintptr_t)(o->grad + size), k };
+  }
+  qsort(r, nr, sizeof *r, cmp_range);
+  size_t k0 = producer_of(r, nr, y->grad);
+  if (k0 != SIZE_MAX) live[k0] = true;
+  for (size_t k = N; k-- > 0;) {
+    const eqg_node *n = &t->nodes[k];
+    if (!live[k]) continue;
+    for (int i = 0; i < n->n_in; i++) {
+      if (!n->in[i] || !n->in[i]->grad) continue;
+      size_t p = producer_of(r, nr, n->in[i]->grad);
+      if (p != SIZE_MAX) live[p] = true;
+    }
+  }
+}
+
 eqg_status eqg_tape_backward_seed(eqg_tape *t, eqg_tensor *y, const eqg_real *dy)
 {
   if (t->status != EQG_OK) return t->status;
@@ -127,9 +214,23 @@ eqg_status eqg_tape_backward_seed(eqg_tape *t, eqg_tensor *y, const eqg_real *dy
                                      "backward: output does not depend on any tensor with a gradient");
   size_t m = eqg_tensor_size(y);
   for (size_t i = 0; i < m; i++) y->grad[i] += dy[i];
+  bool *live = eqg_arena_push_uninit(t->arena, t->n_nodes ? t->n_nodes : 1);
+  if (!live)
+    return t->status = eqg_error_set(EQG_ENOMEM, "backward: scratch for %zu nodes: %s",
+                                     t->n_nodes, eqg_error_message());
+  mark_live(t, y, live);
+  eqg_tape_profile *prof = t->profile;
   for (size_t k = t->n_nodes; k-- > 0;) {
     const eqg_node *n = &t->nodes[k];
-    if (n->out->grad) n->type->backward(n);
+    if (!live[k]) continue;
+    if (prof) {
+      const double t0 = profile_now();
+      n->type->backward(n);
+      prof->backward_s[n->kind] += profile_now() - t0;
+      prof->backward_calls[n->kind]++;
+    } else {
+      n->type->backward(n);
+    }
   }
   return EQG_OK;
 }

@@ -4,6 +4,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Checking builds: memory handed out by eqg_arena_push_uninit() is made to
+ * look uninitialised even when it is reused after a reset, so that an op
+ * forward which forgets to write part of its output (outputs are allocated
+ * uninitialised) is caught by the tests.  Under AddressSanitizer the block is
+ * filled with 0xFF bytes (a NaN as eqg_real, so the value and gradient checks
+ * fail); under valgrind's memcheck (when its header is available; the client
+ * request is a no-op outside valgrind) it is marked undefined. */
+#if defined(__SANITIZE_ADDRESS__)
+#define EQG_ARENA_POISON 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EQG_ARENA_POISON 1
+#endif
+#endif
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define EQG_ARENA_VALGRIND 1
+#endif
+#endif
+
 enum { EQG_ARENA_ALIGN = 64 };
 
 typedef struct eqg_chunk {
@@ -85,6 +106,12 @@ void *eqg_arena_push_uninit(eqg_arena *a, size_t bytes)
   void *p = c->base + c->used;
   c->used += need;
   a->total_used += need;
+#ifdef EQG_ARENA_POISON
+  memset(p, 0xFF, bytes);
+#endif
+#ifdef EQG_ARENA_VALGRIND
+  VALGRIND_MAKE_MEM_UNDEFINED(p, bytes);
+#endif
   return p;
 }
 

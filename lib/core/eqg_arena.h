@@ -1,7 +1,7 @@
 /* eqg_arena.h: bump allocator reset once per training step.
  *
- * Allocations are 64-byte aligned and zeroed, and stay valid until the next
- * eqg_arena_reset().  When a step outgrows the first chunk, further chunks are
+ * Allocations are 64-byte aligned, zeroed by eqg_arena_push() (not by
+ * eqg_arena_push_uninit()), and stay valid until the next eqg_arena_reset().  When a step outgrows the first chunk, further chunks are
  * chained; the reset after such a step merges them into one chunk of the total
  * size, so a steady-state step does a single pointer bump per tensor and no
  * malloc at all. */

@@ -4,7 +4,8 @@
 #include <math.h>
 #include <string.h>
 
-eqg_tensor *eqg_tensor_new(eqg_arena *a, size_t rows, size_t cols, bool with_grad)
+static eqg_tensor *tensor_new(eqg_arena *a, size_t rows, size_t cols, bool with_grad,
+                              bool zero_data)
 {
   if (cols != 0 && rows > SIZE_MAX / sizeof(eqg_real) / cols) {
     eqg_error_set(EQG_ENOMEM, "tensor: %zu x %zu elements overflow", rows, cols);
@@ -14,7 +15,7 @@ eqg_tensor *eqg_tensor_new(eqg_arena *a, size_t rows, size_t cols, bool with_gra
   eqg_tensor *t = eqg_arena_push_uninit(a, sizeof *t);
   if (!t) return NULL;
   *t = (eqg_tensor){ .rows = rows, .cols = cols };
-  t->data = eqg_arena_push(a, bytes);
+  t->data = zero_data ? eqg_arena_push(a, bytes) : eqg_arena_push_uninit(a, bytes);
   if (!t->data) return NULL;
   if (with_grad) {
     t->grad = eqg_arena_push(a, bytes);
@@ -23,10 +24,20 @@ eqg_tensor *eqg_tensor_new(eqg_arena *a, size_t rows, size_t cols, bool with_gra
   return t;
 }
 
+eqg_tensor *eqg_tensor_new(eqg_arena *a, size_t rows, size_t cols, bool with_grad)
+{
+  return tensor_new(a, rows, cols, with_grad, true);
+}
+
+eqg_tensor *eqg_tensor_new_uninit(eqg_arena *a, size_t rows, size_t cols, bool with_grad)
+{
+  return tensor_new(a, rows, cols, with_grad, false);
+}
+
 eqg_tensor *eqg_tensor_from(eqg_arena *a, size_t rows, size_t cols,
                             const eqg_real *data, bool with_grad)
 {
-  eqg_tensor *t = eqg_tensor_new(a, rows, cols, with_grad);
+  eqg_tensor *t = eqg_tensor_new_uninit(a, rows, cols, with_grad);
   if (t && rows * cols != 0) memcpy(t->data, data, rows * cols * sizeof(eqg_real));
   return t;
 }

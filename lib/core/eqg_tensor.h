@@ -26,6 +26,10 @@ static inline eqg_real *eqg_tensor_at(const eqg_tensor *t, size_t r, size_t c)
 /* Zeroed tensor in an arena; with_grad also allocates a zeroed gradient. */
 eqg_tensor *eqg_tensor_new(eqg_arena *a, size_t rows, size_t cols, bool with_grad);
 
+/* Same with UNINITIALISED data (for outputs the caller fully overwrites); the
+ * gradient, if any, is still zeroed (backward accumulates into it). */
+eqg_tensor *eqg_tensor_new_uninit(eqg_arena *a, size_t rows, size_t cols, bool with_grad);
+
 /* Tensor in an arena holding a copy of `data` (rows*cols values). */
 eqg_tensor *eqg_tensor_from(eqg_arena *a, size_t rows, size_t cols,
                             const eqg_real *data, bool with_grad);

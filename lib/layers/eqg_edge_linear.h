@@ -12,20 +12,23 @@
  *
  * so that, with i = dst[e] and j = src[e],
  *
- *   y_e = [u_i, u_j, z_e] W + b = (u W_i + b)[dst[e]] + (u W_j)[src[e]] + z_e W_z.
+ *   y_e = act([u_i, u_j, z_e] W + b)
+ *       = act((u W_i + b)[dst[e]] + (u W_j)[src[e]] + z_e W_z).
  *
- * The node projections cost 2 N F out multiply-adds instead of E 2F out and
- * are then gathered.  W_i, W_j and W_z are VIEWS of the parameter (pointer
- * offsets into its data and grad, in the tape arena): a row block of a
- * row-major matrix is itself a row-major matrix, and the matmul backward
- * accumulates (+=) into its inputs' grad, so the three blocks' gradients land
- * in the right rows of the one parameter gradient without any copy or extra
- * op.  The views are rebuilt at every forward (the parameter block may move). */
+ * The node projections cost 2 N F out multiply-adds instead of E 2F out; the
+ * gathers, their sum, the edge-scalar product and the activation are one
+ * eqg_edge_affine op (no (E, out) intermediate but its output).  W_i, W_j and
+ * W_z are VIEWS of the parameter (pointer offsets into its data and grad, in
+ * the tape arena): a row block of a row-major matrix is itself a row-major
+ * matrix, and the ops' backward accumulates (+=) into their inputs' grad, so
+ * the three blocks' gradients land in the right rows of the one parameter
+ * gradient without any copy or extra op.  The views are rebuilt at every
+ * forward (the parameter block may move). */
 #ifndef EQG_EDGE_LINEAR_H
 #define EQG_EDGE_LINEAR_H
 
 #include "graph/eqg_graph_ops.h"
-#include "nn/eqg_linear.h"
+#include "nn/eqg_mlp.h"
 
 /* Rows first .. first + count - 1 of a (rows, cols) tensor w as a (count, cols)
  * view sharing w's data and grad (tape arena); NULL after a sticky error. */
@@ -44,29 +47,36 @@ static inline eqg_tensor *eqg_layer_row_view(eqg_tape *t, eqg_tensor *w, size_t 
   return v;
 }
 
-/* y (E, out) = [u[dst], u[src], z] W + b for the Linear l with
+/* y (E, out) = act([u[dst], u[src], z] W + b) for the Linear l with
  * l->in = 2 u->cols + K; u (N, F) node rows, z (E, K) edge scalars (NULL iff
- * K = 0).  Sticky tape errors as any op. */
+ * K = 0); act EQG_ACT_NONE for the affine map alone, slope for leaky ReLU.
+ * Sticky tape errors as any op. */
 static inline eqg_tensor *eqg_layer_edge_linear(eqg_tape *t, eqg_params *p, const eqg_linear *l,
                                                 const eqg_graph_batch *b, eqg_tensor *u,
-                                                eqg_tensor *z)
+                                                eqg_tensor *z, eqg_activation act,
+                                                eqg_real slope)
 {
   if (t->status != EQG_OK) return NULL;
   if (!u) return eqg_tape_fail(t, EQG_EINVAL, "edge linear: NULL node input");
+  if (u->rows != b->n_nodes)
+    return eqg_tape_fail(t, EQG_ESHAPE, "edge linear: input has %zu rows, the batch has %zu "
+                         "nodes", u->rows, b->n_nodes);
   const size_t F = u->cols, K = z ? z->cols : 0;
   if (l->w_id < 0 || (size_t)l->w_id >= p->n || l->in != 2 * F + K ||
       p->info[l->w_id].rows != l->in || p->info[l->w_id].cols != l->out)
     return eqg_tape_fail(t, EQG_ESHAPE, "edge linear: a Linear of %zu inputs cannot take "
                          "[u_i, u_j, z] with %zu + %zu + %zu columns", l->in, F, F, K);
   eqg_tensor *W = eqg_params_get(p, l->w_id);                              /* (2F + K, out) */
-  eqg_tensor *u_i = eqg_matmul(t, u, false, eqg_layer_row_view(t, W, 0, F), false);  /* (N, out) */
-  if (l->b_id >= 0) u_i = eqg_add(t, u_i, eqg_params_get(p, l->b_id));    /* + b (1, out) */
+  eqg_tensor *W_i = eqg_layer_row_view(t, W, 0, F);                         /* (F, out) */
+  eqg_tensor *bias = l->b_id >= 0 ? eqg_params_get(p, l->b_id) : NULL;      /* (1, out) */
+  eqg_tensor *u_i = bias ? eqg_affine(t, u, W_i, bias, EQG_FUSE_NONE, 0)
+                         : eqg_matmul(t, u, false, W_i, false);            /* (N, out) */
   eqg_tensor *u_j = eqg_matmul(t, u, false, eqg_layer_row_view(t, W, F, F), false);  /* (N, out) */
-  eqg_tensor *y = eqg_add(t, eqg_graph_gather_dst(t, b, u_i),
-                          eqg_graph_gather_src(t, b, u_j));                /* (E, out) */
-  if (K > 0)
-    y = eqg_add(t, y, eqg_matmul(t, z, false, eqg_layer_row_view(t, W, 2 * F, K), false));
-  return y;
+  eqg_tensor *W_z = K > 0 ? eqg_layer_row_view(t, W, 2 * F, K) : NULL;      /* (K, out) */
+  const int f = eqg_activation_fused(act);
+  eqg_tensor *y = eqg_edge_affine(t, u_i, b->dst, u_j, b->src, b->n_edges, K > 0 ? z : NULL,
+                                  W_z, f < 0 ? EQG_FUSE_NONE : (eqg_fuse_act)f, slope);
+  return f < 0 ? eqg_activation_apply(t, act, slope, y) : y;               /* (E, out) */
 }
 
 #endif

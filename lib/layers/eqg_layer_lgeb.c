@@ -225,15 +225,15 @@ static eqg_status lgeb_forward(eqg_tape *t, eqg_params *p, const void *layer,
   if (c->n_edge_attr > 0) z = eqg_concat_cols(t, z, io->a);              /* (E, 2 + A) */
 
   /* message m_ij = phi_e([h_i, h_j, norms, dots]), weighted by sigmoid(phi_m(m_ij)) */
-  eqg_tensor *m = eqg_layer_edge_linear(t, p, &l->e0, b, h, z);          /* (E, F) */
+  eqg_tensor *m = eqg_layer_edge_linear(t, p, &l->e0, b, h, z, EQG_ACT_NONE, 0);  /* (E, F) */
   m = eqg_activation_apply(t, act, 0, lgeb_bn_forward(t, p, l, m));
-  m = eqg_activation_apply(t, act, 0, eqg_linear_forward(t, p, &l->e1, m));   /* (E, F) */
-  m = eqg_mul(t, m, eqg_sigmoid(t, eqg_linear_forward(t, p, &l->m0, m)));    /* (E, F) */
+  m = eqg_linear_forward_act(t, p, &l->e1, m, act, 0);                   /* (E, F) */
+  m = eqg_mul(t, m, eqg_linear_forward_act(t, p, &l->m0, m, EQG_ACT_SIGMOID, 0));  /* (E, F) */
 
   /* x update: x_i + c AGG_j clamp(r_ij phi_x(m_ij)) */
   eqg_tensor *x_new = x;
   if (c->update_x) {
-    eqg_tensor *w = eqg_activation_apply(t, act, 0, eqg_linear_forward(t, p, &l->x0, m));
+    eqg_tensor *w = eqg_linear_forward_act(t, p, &l->x0, m, act, 0);
     w = eqg_linear_forward(t, p, &l->x1, w);                             /* (E, 1) */
     eqg_tensor *trans = eqg_mul(t, r, w);                                /* (E, 4) */
     if (c->coord_clamp > 0) trans = eqg_clamp(t, trans, -c->coord_clamp, c->coord_clamp);

@@ -92,6 +92,9 @@ static eqg_status check_config(const eqg_model_config *c)
     return eqg_error_set(EQG_EINVAL, "model: the embedding has no input (n_in = 0)");
   if (c->task == EQG_TASK_GRAPH && !c->embed)
     return eqg_error_set(EQG_EINVAL, "model: a graph task reads out h and needs the embedding");
+  if (c->task == EQG_TASK_NODE_X && c->family->coords_out == EQG_COORDS_NONE && !c->embed)
+    return eqg_error_set(EQG_EINVAL, "model: family %s has no coordinate output, so a node "
+                         "task decodes h and needs the embedding", c->family->name);
   if (c->scalars_to_blocks && c->n_in == 0)
     return eqg_error_set(EQG_EINVAL, "model: scalars_to_blocks needs input scalars");
   if (!(c->readout_dropout >= 0 && c->readout_dropout < 1))

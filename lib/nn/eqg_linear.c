@@ -98,6 +98,12 @@ eqg_status eqg_linear_init(eqg_linear *l, eqg_params *p, const char *prefix, siz
 
 eqg_tensor *eqg_linear_forward(eqg_tape *t, eqg_params *p, const eqg_linear *l, eqg_tensor *x)
 {
+  return eqg_linear_forward_fused(t, p, l, x, EQG_FUSE_NONE, 0);
+}
+
+eqg_tensor *eqg_linear_forward_fused(eqg_tape *t, eqg_params *p, const eqg_linear *l,
+                                     eqg_tensor *x, eqg_fuse_act act, eqg_real slope)
+{
   if (t->status != EQG_OK) return NULL;
   if (!x) return eqg_tape_fail(t, EQG_EINVAL, "linear: NULL input");
   if (l->w_id < 0 || (size_t)l->w_id >= p->n)
@@ -109,7 +115,8 @@ eqg_tensor *eqg_linear_forward(eqg_tape *t, eqg_params *p, const eqg_linear *l, 
   if (x->cols != l->in)
     return eqg_tape_fail(t, EQG_ESHAPE, "linear %s: input has %zu columns, expected %zu",
                          wi->name, x->cols, l->in);
-  eqg_tensor *y = eqg_matmul(t, x, false, eqg_params_get(p, l->w_id), false);  /* (n, out) */
-  if (l->b_id >= 0) y = eqg_add(t, y, eqg_params_get(p, l->b_id));             /* + (1, out) */
-  return y;
+  eqg_tensor *w = eqg_params_get(p, l->w_id);                      /* (in, out) */
+  eqg_tensor *b = l->b_id >= 0 ? eqg_params_get(p, l->b_id) : NULL;  /* (1, out) */
+  if (!b && act == EQG_FUSE_NONE) return eqg_matmul(t, x, false, w, false);  /* (n, out) */
+  return eqg_affine(t, x, w, b, act, slope);                        /* act(x W + b) */
 }

@@ -53,7 +53,14 @@ eqg_status eqg_linear_init(eqg_linear *l, eqg_params *p, const char *prefix, siz
 /* Fill an existing (rows, cols) view with U(-a, a) draws in row-major order. */
 void eqg_init_uniform(eqg_tensor *w, eqg_real a, gsl_rng *rng);
 
-/* x (n, in) -> y (n, out) = x W (+ b), recorded on the tape (sticky errors). */
+/* x (n, in) -> y (n, out) = x W (+ b), recorded on the tape (sticky errors):
+ * one matmul, or one affine op with the bias.  eqg_linear_forward_act
+ * (eqg_mlp.h) also fuses the activation that follows. */
 eqg_tensor *eqg_linear_forward(eqg_tape *t, eqg_params *p, const eqg_linear *l, eqg_tensor *x);
+
+/* act(x W + b) for one of the activations the affine op fuses (eqg_ops.h):
+ * one op, whose backward needs no separate activation gradient. */
+eqg_tensor *eqg_linear_forward_fused(eqg_tape *t, eqg_params *p, const eqg_linear *l,
+                                     eqg_tensor *x, eqg_fuse_act act, eqg_real slope);
 
 #endif

@@ -49,6 +49,27 @@ eqg_tensor *eqg_activation_apply(eqg_tape *t, eqg_activation a, eqg_real slope, 
   }
 }
 
+int eqg_activation_fused(eqg_activation a)
+{
+  switch (a) {
+  case EQG_ACT_NONE: return EQG_FUSE_NONE;
+  case EQG_ACT_RELU: return EQG_FUSE_RELU;
+  case EQG_ACT_LEAKY_RELU: return EQG_FUSE_LEAKY_RELU;
+  case EQG_ACT_SILU: return EQG_FUSE_SILU;
+  case EQG_ACT_TANH: return EQG_FUSE_TANH;
+  case EQG_ACT_SIGMOID: return EQG_FUSE_SIGMOID;
+  default: return -1;
+  }
+}
+
+eqg_tensor *eqg_linear_forward_act(eqg_tape *t, eqg_params *p, const eqg_linear *l,
+                                   eqg_tensor *x, eqg_activation act, eqg_real slope)
+{
+  const int f = eqg_activation_fused(act);
+  if (f < 0) return eqg_activation_apply(t, act, slope, eqg_linear_forward(t, p, l, x));
+  return eqg_linear_forward_fused(t, p, l, x, (eqg_fuse_act)f, slope);
+}
+
 /* ---- norms ------------------------------------------------------------------ */
 
 static const char *const norm_names[] = {
@@ -215,14 +236,16 @@ eqg_tensor *eqg_mlp_forward(eqg_tape *t, eqg_params *p, const eqg_mlp *m, eqg_te
   eqg_tensor *h = x;                                        /* (n, widths[0]) */
   for (size_t k = 0; k < m->n_layers; k++) {
     const eqg_mlp_layer *ly = &m->layer[k];
-    h = eqg_linear_forward(t, p, &ly->lin, h);              /* (n, widths[k+1]) */
-    if (k + 1 < m->n_layers) {
-      if (c->norm != EQG_NORM_NONE) h = mlp_norm(t, p, m, ly, h);
+    const bool hidden = k + 1 < m->n_layers;
+    if (hidden && c->norm != EQG_NORM_NONE) {   /* linear, norm, act */
+      h = eqg_linear_forward(t, p, &ly->lin, h);            /* (n, widths[k+1]) */
+      h = mlp_norm(t, p, m, ly, h);
       h = eqg_activation_apply(t, c->act, c->leaky_slope, h);
-      if (c->dropout > 0) h = eqg_dropout(t, h, c->dropout);
-    } else if (c->act_last) {
-      h = eqg_activation_apply(t, c->act, c->leaky_slope, h);
+    } else {                                      /* act(linear) as one op if possible */
+      h = eqg_linear_forward_act(t, p, &ly->lin, h,
+                                 hidden || c->act_last ? c->act : EQG_ACT_NONE, c->leaky_slope);
     }
+    if (hidden && c->dropout > 0) h = eqg_dropout(t, h, c->dropout);
   }
   return h;
 }

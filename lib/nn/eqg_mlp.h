@@ -41,6 +41,16 @@ int eqg_activation_find(const char *name);
 /* x -> act(x) on the tape (x itself for EQG_ACT_NONE); slope: leaky ReLU only. */
 eqg_tensor *eqg_activation_apply(eqg_tape *t, eqg_activation a, eqg_real slope, eqg_tensor *x);
 
+/* The fused form of `a` for the affine ops (eqg_ops.h), or -1 if it has
+ * none (softplus, shifted softplus, or an unknown value). */
+int eqg_activation_fused(eqg_activation a);
+
+/* act(x W + b) for the Linear l: eqg_linear_forward_fused when the
+ * activation has a fused form, else eqg_linear_forward then
+ * eqg_activation_apply. */
+eqg_tensor *eqg_linear_forward_act(eqg_tape *t, eqg_params *p, const eqg_linear *l,
+                                   eqg_tensor *x, eqg_activation act, eqg_real slope);
+
 typedef enum eqg_norm_kind {
   EQG_NORM_NONE,
   EQG_NORM_BATCH,   /* per-feature over the rows of the batch */

@@ -57,28 +57,60 @@ static void sgd_step(eqg_optim *o, eqg_real *x, const eqg_real *g, size_t n, eqg
  *   v  = b2 v + (1 - b2) g'^2
  *   c1 = 1 - b1^t,  c2 = 1 - b2^t       (bias corrections)
  *   x  = x - (lr / c1) m / (sqrt(v) / sqrt(c2) + eps)
- * Note eps is added after the bias correction of sqrt(v), as PyTorch does. */
+ * Note eps is added after the bias correction of sqrt(v), as PyTorch does.
+ *
+ * The loop body is adam_loop() below, inlined once per (weight-decay mode,
+ * lerp form) with both as constants, so each loop is branch-free over
+ * restrict-qualified arrays (x, g and the moments never overlap). */
+
+typedef enum { ADAM_WD_NONE, ADAM_WD_L2, ADAM_WD_DECOUPLED } adam_wd;
+
+typedef struct adam_consts {
+  eqg_real w1, b2, w2, eps, step_size, c2_sqrt, wd, shrink;
+} adam_consts;
+
+static inline void adam_loop(adam_wd mode, bool lerp_small, size_t n, eqg_real *restrict x,
+                             const eqg_real *restrict g, eqg_real *restrict m,
+                             eqg_real *restrict v, const adam_consts *k)
+{
+  const eqg_real w1 = k->w1, b2 = k->b2, w2 = k->w2, eps = k->eps, step_size = k->step_size;
+  const eqg_real c2_sqrt = k->c2_sqrt, wd = k->wd, shrink = k->shrink;
+  for (size_t i = 0; i < n; i++) {
+    eqg_real gi = g[i];
+    if (mode == ADAM_WD_DECOUPLED) x[i] = x[i] * shrink;
+    if (mode == ADAM_WD_L2) gi = gi + wd * x[i];
+    /* torch lerp_(end, w) with w < 0.5: self + w (end - self) */
+    const eqg_real mi = lerp_small ? m[i] + w1 * (gi - m[i]) : gi - (gi - m[i]) * (1 - w1);
+    const eqg_real vi = v[i] * b2 + w2 * (gi * gi);
+    m[i] = mi;
+    v[i] = vi;
+    x[i] = x[i] + (-step_size) * (mi / (sqrt(vi) / c2_sqrt + eps));
+  }
+}
+
 static void adam_update(eqg_optim *o, eqg_real *x, const eqg_real *g, size_t n, eqg_real lr,
                         bool decoupled)
 {
   const eqg_real b1 = o->cfg.beta1, b2 = o->cfg.beta2, eps = o->cfg.eps;
   const eqg_real wd = o->cfg.weight_decay, t = (eqg_real)o->step;
-  const eqg_real w1 = 1 - b1, w2 = 1 - b2;
   const eqg_real c1 = 1 - pow(b1, t), c2 = 1 - pow(b2, t);
-  const eqg_real step_size = lr / c1, c2_sqrt = sqrt(c2);
-  const eqg_real shrink = 1 - lr * wd;
+  const adam_consts k = { .w1 = 1 - b1, .b2 = b2, .w2 = 1 - b2, .eps = eps,
+                          .step_size = lr / c1, .c2_sqrt = sqrt(c2), .wd = wd,
+                          .shrink = 1 - lr * wd };
+  const adam_wd mode = wd == 0 ? ADAM_WD_NONE : decoupled ? ADAM_WD_DECOUPLED : ADAM_WD_L2;
   eqg_real *m = o->state[0], *v = o->state[1];
-  for (size_t i = 0; i < n; i++) {
-    eqg_real gi = g[i];
-    if (wd != 0) {
-      if (decoupled) x[i] = x[i] * shrink;
-      else gi = gi + wd * x[i];
+  if (k.w1 < 0.5) {
+    switch (mode) {
+    case ADAM_WD_NONE: adam_loop(ADAM_WD_NONE, true, n, x, g, m, v, &k); break;
+    case ADAM_WD_L2: adam_loop(ADAM_WD_L2, true, n, x, g, m, v, &k); break;
+    case ADAM_WD_DECOUPLED: adam_loop(ADAM_WD_DECOUPLED, true, n, x, g, m, v, &k); break;
     }
-    /* torch lerp_(end, w) with w < 0.5: self + w (end - self) */
-    m[i] = w1 < 0.5 ? m[i] + w1 * (gi - m[i]) : gi - (gi - m[i]) * (1 - w1);
-    v[i] = v[i] * b2 + w2 * (gi * gi);
-    eqg_real denom = sqrt(v[i]) / c2_sqrt + eps;
-    x[i] = x[i] + (-step_size) * (m[i] / denom);
+  } else {
+    switch (mode) {
+    case ADAM_WD_NONE: adam_loop(ADAM_WD_NONE, false, n, x, g, m, v, &k); break;
+    case ADAM_WD_L2: adam_loop(ADAM_WD_L2, false, n, x, g, m, v, &k); break;
+    case ADAM_WD_DECOUPLED: adam_loop(ADAM_WD_DECOUPLED, false, n, x, g, m, v, &k); break;
+    }
   }
 }
 
