@@ -103,11 +103,8 @@ static void usage(FILE *f)
 "options.\n", f);
 }
 
-static int bad_option(const char *msg)
-{
-  fprintf(stderr, "bench_egnn: %s\nTry 'bench_egnn --help' for more information.\n", msg);
-  return 2;
-}
+/* Program name in usage errors (eqg_cli_usage_error). */
+static const char PROG[] = "bench_egnn";
 
 /* -1 to continue, else an exit code (0 after --help, 2 on a bad option). */
 static int parse_options(int argc, char *argv[], options *o)
@@ -126,7 +123,6 @@ static int parse_options(int argc, char *argv[], options *o)
   };
   *o = (options){ .seed = 1, .steps = STEPS, .warmup = WARMUP, .batch = 100, .threads = 1 };
   bool steps_set = false;
-  char msg[512];
   opterr = 0;
   for (;;) {
     int c = getopt_long(argc, argv, ":h", longopts, NULL);
@@ -142,28 +138,19 @@ static int parse_options(int argc, char *argv[], options *o)
     case O_BATCH: st = eqg_cli_parse_long("--batch", optarg, 1, 100000, &o->batch); break;
     case O_THREADS: st = eqg_cli_parse_long("--threads", optarg, 1, 1024, &o->threads); break;
     case O_DATA:
-      if (!*optarg) return bad_option("--data: empty file name");
+      if (!*optarg) return eqg_cli_usage_error(PROG, "--data: empty file name");
       o->data = optarg;
       break;
     case O_QUICK: o->quick = true; break;
     case O_OUT:
-      if (!*optarg) return bad_option("--out: empty file name");
+      if (!*optarg) return eqg_cli_usage_error(PROG, "--out: empty file name");
       o->out = optarg;
       break;
-    case ':':
-      snprintf(msg, sizeof msg, "option '%s' needs a value", argv[optind - 1]);
-      return bad_option(msg);
-    default:
-      if (optopt && optopt < 256) snprintf(msg, sizeof msg, "unknown option '-%c'", optopt);
-      else snprintf(msg, sizeof msg, "unknown option '%s'", argv[optind - 1]);
-      return bad_option(msg);
+    default: return eqg_cli_getopt_error(PROG, c, argv);   /* ':' or '?' */
     }
-    if (st != EQG_OK) return bad_option(eqg_error_message());
+    if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
   }
-  if (optind < argc) {
-    snprintf(msg, sizeof msg, "unexpected argument '%s'", argv[optind]);
-    return bad_option(msg);
-  }
+  if (eqg_cli_check_no_operands(PROG, argc, argv)) return 2;
   if (o->quick) {
     o->warmup = QUICK_WARMUP;
     if (!steps_set) o->steps = QUICK_STEPS;
@@ -172,13 +159,6 @@ static int parse_options(int argc, char *argv[], options *o)
 }
 
 /* ---- timing ------------------------------------------------------------------ */
-
-static double now_seconds(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* CPU time of the whole process (all threads): less sensitive than wall time
  * to other processes on a loaded machine; with one thread it is the step's
@@ -190,20 +170,13 @@ static double cpu_seconds(void)
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 /* Median of x[0..n-1] (sorted in a copy; x keeps the time order). */
 static double median_of(const double *x, size_t n)
 {
   double *s = malloc(n * sizeof *s);
   if (!s) return NAN;
   memcpy(s, x, n * sizeof *s);
-  qsort(s, n, sizeof *s, cmp_double);
-  double m = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+  double m = eqg_cli_median(s, n);
   free(s);
   return m;
 }
@@ -340,7 +313,7 @@ static bool train_step(bench_ctx *c)
 {
   eqg_tape *t = c->t;
   const eqg_graph_batch *b = c->d->b;
-  double t0 = now_seconds();
+  double t0 = eqg_cli_now();
   eqg_tape_reset(t);
   t->training = true;
   t->grad_enabled = true;
@@ -348,13 +321,13 @@ static bool train_step(bench_ctx *c)
   eqg_tensor *target = eqg_tape_input(t, b->n_nodes, EQG_NBODY_DIM, c->d->target, false);
   eqg_tensor *loss = eqg_mse(t, y, target);                                /* (1, 1) */
   if (!loss) return false;
-  double t1 = now_seconds();
+  double t1 = eqg_cli_now();
   eqg_params_zero_grad(c->m->params);
-  double t2 = now_seconds();
+  double t2 = eqg_cli_now();
   if (eqg_tape_backward(t, loss) != EQG_OK) return false;
-  double t3 = now_seconds();
+  double t3 = eqg_cli_now();
   eqg_optim_step(c->o, c->m->params, LR);
-  double t4 = now_seconds();
+  double t4 = eqg_cli_now();
   c->loss = loss->data[0];
   c->t_forward = t1 - t0;
   c->t_zero = t2 - t1;
@@ -512,18 +485,6 @@ static eqg_status write_csv(const char *path, const results *r)
   return eqg_cli_csv_close(csv);
 }
 
-static char *csv_path_for(const char *out)
-{
-  size_t n = strlen(out);
-  if (n > 3 && strcmp(out + n - 3, ".h5") == 0) n -= 3;
-  char *p = malloc(n + 5);
-  if (p) {
-    memcpy(p, out, n);
-    memcpy(p + n, ".csv", 5);
-  }
-  return p;
-}
-
 static void print_duration(double s)
 {
   if (s < 120) printf("%.2f s", s);
@@ -561,7 +522,7 @@ int main(int argc, char *argv[])
   int rc = parse_options(argc, argv, &o);
   if (rc >= 0) return rc;
   eqg_status st = eqg_cli_set_threads(o.threads);
-  if (st != EQG_OK) return bad_option(eqg_error_message());
+  if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
 
 #ifdef EQG_USE_GSLCBLAS
   const char *blas = "GSL CBLAS";
@@ -576,7 +537,7 @@ int main(int argc, char *argv[])
   eqg_tape *t = NULL;
   results r = { 0 };
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-  char *csv = o.out ? csv_path_for(o.out) : NULL;
+  char *csv = o.out ? eqg_cli_path_beside(o.out, ".csv") : NULL;
   r.steps = (size_t)o.steps;
   r.profiled = r.steps < PROFILE_STEPS_MAX ? r.steps : PROFILE_STEPS_MAX;
   r.evals = r.steps < EVAL_REPEATS_MAX ? r.steps : EVAL_REPEATS_MAX;
@@ -626,9 +587,9 @@ int main(int argc, char *argv[])
   size_t done = 0;
   eqg_cli_progress_begin(&pb, "bench", total);
   for (long i = 0; i < o.warmup + o.steps; i++) {
-    double t0 = now_seconds(), c0 = cpu_seconds();
+    double t0 = eqg_cli_now(), c0 = cpu_seconds();
     if (!train_step(&c)) goto step_fail;
-    double dt = now_seconds() - t0, dc = cpu_seconds() - c0;
+    double dt = eqg_cli_now() - t0, dc = cpu_seconds() - c0;
     if (i >= o.warmup) {
       r.step_s[i - o.warmup] = dt;
       r.step_cpu_s[i - o.warmup] = dc;
@@ -639,9 +600,9 @@ int main(int argc, char *argv[])
   eqg_tape_profile_clear(&r.prof);
   for (size_t i = 0; i < r.profiled; i++) {
     t->profile = &r.prof;
-    double t0 = now_seconds();
+    double t0 = eqg_cli_now();
     bool ok = train_step(&c);
-    double dt = now_seconds() - t0;
+    double dt = eqg_cli_now() - t0;
     t->profile = NULL;
     if (!ok) goto step_fail;
     r.profiled_step_s += dt;
@@ -653,17 +614,17 @@ int main(int argc, char *argv[])
   }
   r.final_loss = c.loss;
   for (size_t i = 0; i < r.evals; i++) {
-    double t0 = now_seconds();
+    double t0 = eqg_cli_now();
     if (!eval_forward(&c)) goto step_fail;
-    r.eval_s[i] = now_seconds() - t0;
+    r.eval_s[i] = eqg_cli_now() - t0;
     eqg_cli_progress_update(&pb, ++done, "eval forward %.3f ms", 1e3 * r.eval_s[i]);
   }
   eqg_cli_progress_end(&pb);
   double build[BUILD_REPEATS];
   for (size_t i = 0; i < BUILD_REPEATS; i++) {
-    double t0 = now_seconds();
+    double t0 = eqg_cli_now();
     if ((st = build_batch(&d, 0, (size_t)o.batch)) != EQG_OK) goto fail;
-    build[i] = now_seconds() - t0;
+    build[i] = eqg_cli_now() - t0;
   }
   r.build_s = median_of(build, BUILD_REPEATS);
 

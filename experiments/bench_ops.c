@@ -93,11 +93,8 @@ static void usage(FILE *f)
 "options.\n", f);
 }
 
-static int bad_option(const char *msg)
-{
-  fprintf(stderr, "bench_ops: %s\nTry 'bench_ops --help' for more information.\n", msg);
-  return 2;
-}
+/* Program name in usage errors (eqg_cli_usage_error). */
+static const char PROG[] = "bench_ops";
 
 /* -1 to continue, else an exit code (0 after --help, 2 on a bad option). */
 static int parse_options(int argc, char *argv[], options *o)
@@ -114,7 +111,6 @@ static int parse_options(int argc, char *argv[], options *o)
   };
   *o = (options){ .seed = 1, .threads = 1, .repeats = REPEATS, .warmup = WARMUP };
   bool repeats_set = false;
-  char msg[512];
   opterr = 0;
   for (;;) {
     int c = getopt_long(argc, argv, ":h", longopts, NULL);
@@ -130,23 +126,14 @@ static int parse_options(int argc, char *argv[], options *o)
       break;
     case O_QUICK: o->quick = true; break;
     case O_OUT:
-      if (!*optarg) return bad_option("--out: empty file name");
+      if (!*optarg) return eqg_cli_usage_error(PROG, "--out: empty file name");
       o->out = optarg;
       break;
-    case ':':
-      snprintf(msg, sizeof msg, "option '%s' needs a value", argv[optind - 1]);
-      return bad_option(msg);
-    default:
-      if (optopt && optopt < 256) snprintf(msg, sizeof msg, "unknown option '-%c'", optopt);
-      else snprintf(msg, sizeof msg, "unknown option '%s'", argv[optind - 1]);
-      return bad_option(msg);
+    default: return eqg_cli_getopt_error(PROG, c, argv);   /* ':' or '?' */
     }
-    if (st != EQG_OK) return bad_option(eqg_error_message());
+    if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
   }
-  if (optind < argc) {
-    snprintf(msg, sizeof msg, "unexpected argument '%s'", argv[optind]);
-    return bad_option(msg);
-  }
+  if (eqg_cli_check_no_operands(PROG, argc, argv)) return 2;
   if (o->quick) {
     o->warmup = QUICK_WARMUP;
     if (!repeats_set) o->repeats = QUICK_REPEATS;
@@ -155,25 +142,6 @@ static int parse_options(int argc, char *argv[], options *o)
 }
 
 /* ---- timing ------------------------------------------------------------------ */
-
-static double now_seconds(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *x, size_t n)
-{
-  qsort(x, n, sizeof *x, cmp_double);
-  return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
-}
 
 /* What is timed: one call of fn(ctx); false on failure (message set). */
 typedef bool (*bench_fn)(void *ctx);
@@ -283,13 +251,13 @@ static eqg_status bench_shape(const shape *s, gsl_rng *rng, timer *tm, result *r
   size_t R = (size_t)tm->repeats;
   for (long i = 0; i < tm->warmup + tm->repeats; i++)
     for (int k = 0; k < 3; k++) {
-      double t0 = now_seconds();
+      double t0 = eqg_cli_now();
       if (!fns[k](ctxs[k])) {
         st = eqg_error_prefix(eqg_tape_status(t) ? eqg_tape_status(t) : EQG_EINVAL, "%s: ",
                               names[k]);
         goto done;
       }
-      double dt = now_seconds() - t0;
+      double dt = eqg_cli_now() - t0;
       if (i >= tm->warmup) tm->samples[(size_t)k * R + (size_t)(i - tm->warmup)] = dt;
       eqg_cli_progress_update(tm->pb, ++tm->done, "%zu x %zu x %zu %s", M, K, N, names[k]);
       if (k == 1 && i + 1 == tm->warmup + tm->repeats) {
@@ -300,9 +268,9 @@ static eqg_status bench_shape(const shape *s, gsl_rng *rng, timer *tm, result *r
         }
       }
     }
-  r->t_dgemm = median(tm->samples, R);
-  r->t_op = median(tm->samples + R, R);
-  r->t_step = median(tm->samples + 2 * R, R);
+  r->t_dgemm = eqg_cli_median(tm->samples, R);
+  r->t_op = eqg_cli_median(tm->samples + R, R);
+  r->t_step = eqg_cli_median(tm->samples + 2 * R, R);
 done:
   eqg_optim_free(o);
   eqg_mlp_free(m);
@@ -392,18 +360,6 @@ static eqg_status write_csv(const char *path, const result *res)
   return eqg_cli_csv_close(csv);
 }
 
-static char *csv_path_for(const char *out)
-{
-  size_t n = strlen(out);
-  if (n > 3 && strcmp(out + n - 3, ".h5") == 0) n -= 3;
-  char *p = malloc(n + 5);
-  if (p) {
-    memcpy(p, out, n);
-    memcpy(p + n, ".csv", 5);
-  }
-  return p;
-}
-
 static void print_time(double s)
 {
   if (s < 1e-3) printf("%8.1f us", 1e6 * s);
@@ -417,7 +373,7 @@ int main(int argc, char *argv[])
   int rc = parse_options(argc, argv, &o);
   if (rc >= 0) return rc;
   eqg_status st = eqg_cli_set_threads(o.threads);
-  if (st != EQG_OK) return bad_option(eqg_error_message());
+  if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
 
 #ifdef EQG_USE_GSLCBLAS
   const char *blas = "GSL CBLAS";
@@ -429,7 +385,7 @@ int main(int argc, char *argv[])
   result res[N_SHAPES];
   double *samples = malloc(3 * (size_t)o.repeats * sizeof *samples);
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-  char *csv = o.out ? csv_path_for(o.out) : NULL;
+  char *csv = o.out ? eqg_cli_path_beside(o.out, ".csv") : NULL;
   if (!samples || !rng || (o.out && !csv)) {
     fprintf(stderr, "bench_ops: out of memory\n");
     goto done;

@@ -72,12 +72,8 @@ static void usage(FILE *f)
 "checkpoint round trip, 2 on bad options.\n", f);
 }
 
-/* Print "demo_fit: <message>" and the help hint; returns the exit code 2. */
-static int bad_option(const char *msg)
-{
-  fprintf(stderr, "demo_fit: %s\nTry 'demo_fit --help' for more information.\n", msg);
-  return 2;
-}
+/* Program name in usage errors (eqg_cli_usage_error). */
+static const char PROG[] = "demo_fit";
 
 /* Parse argv into *o.  Returns -1 to continue, else an exit code (0 after
  * --help, 2 on a bad option). */
@@ -104,7 +100,6 @@ static int parse_options(int argc, char *argv[], options *o)
                   .points = 1024, .threads = 1, .lr = 3e-3, .out = "demo_fit.h5",
                   .checkpoint = "demo_fit.ckpt.h5" };
   bool epochs_set = false, points_set = false;
-  char msg[512];
   opterr = 0;   /* our own messages */
   for (;;) {
     int c = getopt_long(argc, argv, ":h", longopts, NULL);
@@ -133,50 +128,19 @@ static int parse_options(int argc, char *argv[], options *o)
     case O_QUICK: o->quick = true; break;
     case O_OUT: o->out = optarg; break;
     case O_CHECKPOINT: o->checkpoint = optarg; break;
-    case ':':
-      snprintf(msg, sizeof msg, "option '%s' needs a value", argv[optind - 1]);
-      return bad_option(msg);
-    default:
-      if (optopt && optopt < 256) snprintf(msg, sizeof msg, "unknown option '-%c'", optopt);
-      else snprintf(msg, sizeof msg, "unknown option '%s'", argv[optind - 1]);
-      return bad_option(msg);
+    default: return eqg_cli_getopt_error(PROG, c, argv);   /* ':' or '?' */
     }
-    if (st != EQG_OK) return bad_option(eqg_error_message());
+    if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
   }
-  if (optind < argc) {
-    snprintf(msg, sizeof msg, "unexpected argument '%s'", argv[optind]);
-    return bad_option(msg);
-  }
+  if (eqg_cli_check_no_operands(PROG, argc, argv)) return 2;
   if (o->quick && !epochs_set) o->epochs = QUICK_EPOCHS;
   if (o->quick && !points_set) o->points = QUICK_POINTS;
-  if (o->batch > o->points) {
-    snprintf(msg, sizeof msg, "--batch: %ld is larger than the training set (%ld points)",
-             o->batch, o->points);
-    return bad_option(msg);
-  }
-  if (!*o->out) return bad_option("--out: empty file name");
-  if (!*o->checkpoint) return bad_option("--checkpoint: empty file name");
+  if (o->batch > o->points)
+    return eqg_cli_usage_error(PROG, "--batch: %ld is larger than the training set (%ld "
+                               "points)", o->batch, o->points);
+  if (!*o->out) return eqg_cli_usage_error(PROG, "--out: empty file name");
+  if (!*o->checkpoint) return eqg_cli_usage_error(PROG, "--checkpoint: empty file name");
   return -1;
-}
-
-/* "<out minus .h5>.csv" (malloc'd), or NULL on ENOMEM. */
-static char *csv_path_for(const char *out)
-{
-  size_t n = strlen(out);
-  if (n > 3 && strcmp(out + n - 3, ".h5") == 0) n -= 3;
-  char *p = malloc(n + 5);
-  if (p) {
-    memcpy(p, out, n);
-    memcpy(p + n, ".csv", 5);
-  }
-  return p;
-}
-
-static double now_seconds(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* n points uniform in [-pi, pi]^2: X (n, 2), Y (n, 1) = sin(x) cos(y). */
@@ -357,10 +321,10 @@ int main(int argc, char *argv[])
   options o;
   int rc = parse_options(argc, argv, &o);
   if (rc >= 0) return rc;
-  double t_start = now_seconds();
+  double t_start = eqg_cli_now();
 
   eqg_status st = eqg_cli_set_threads(o.threads);
-  if (st != EQG_OK) return bad_option(eqg_error_message());
+  if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
 
   rc = 1;
   size_t n_train = (size_t)o.points, n_test = TEST_POINTS, B = (size_t)o.batch;
@@ -375,7 +339,7 @@ int main(int argc, char *argv[])
   double *h_epoch = malloc(E * sizeof *h_epoch), *h_train = malloc(E * sizeof *h_train);
   double *h_test = malloc(E * sizeof *h_test), *h_lr = malloc(E * sizeof *h_lr);
   size_t *perm = malloc(n_train * sizeof *perm), *widths = malloc(n_widths * sizeof *widths);
-  char *csv = csv_path_for(o.out);
+  char *csv = eqg_cli_path_beside(o.out, ".csv");
   eqg_params *p = eqg_params_alloc();
   eqg_tape *t = eqg_tape_alloc(1 << 20, NULL);
   eqg_mlp *m = NULL;
@@ -386,9 +350,9 @@ int main(int argc, char *argv[])
     goto done;
   }
   if (strcmp(o.out, o.checkpoint) == 0 || strcmp(csv, o.checkpoint) == 0) {
-    rc = bad_option(strcmp(o.out, o.checkpoint) == 0
-                        ? "--out and --checkpoint name the same file"
-                        : "--checkpoint names the CSV written beside --out");
+    rc = eqg_cli_usage_error(PROG, "%s", strcmp(o.out, o.checkpoint) == 0
+                                 ? "--out and --checkpoint name the same file"
+                                 : "--checkpoint names the CSV written beside --out");
     goto done;
   }
   if ((st = eqg_cli_provenance_init(&pv, argc, argv, o.seed)) != EQG_OK) goto fail;
@@ -438,7 +402,7 @@ int main(int argc, char *argv[])
   double initial_test = mse_te;
   size_t every = E / 10 ? E / 10 : 1;
   for (size_t i = 0; i < n_train; i++) perm[i] = i;
-  double t_train = now_seconds();
+  double t_train = eqg_cli_now();
   for (size_t e = 0; e < E; e++) {
     double lr = eqg_schedule_lr(&sched, (long)e);
     for (size_t i = n_train - 1; i > 0; i--) {   /* Fisher-Yates */
@@ -475,7 +439,7 @@ int main(int argc, char *argv[])
     eqg_cli_progress_update(&pb, e + 1, "train %.2e test %.2e", mse_tr, mse_te);
   }
   eqg_cli_progress_end(&pb);
-  double train_seconds = now_seconds() - t_train;
+  double train_seconds = eqg_cli_now() - t_train;
 
   /* Checkpoint, then reload it into a fresh model. */
   eqg_checkpoint_meta meta = { .seed = o.seed, .step = opt->step, .epoch = o.epochs };
@@ -498,7 +462,7 @@ int main(int argc, char *argv[])
          mse_tr, mse_te, initial_test);
   printf("time        %.2f s training (%ld steps, %.1f us/step incl. evaluation), "
          "%.2f s total\n", train_seconds, opt->step,
-         1e6 * train_seconds / (double)opt->step, now_seconds() - t_start);
+         1e6 * train_seconds / (double)opt->step, eqg_cli_now() - t_start);
   printf("checkpoint  %s (step %ld, epoch %ld)\n", o.checkpoint, meta.step, meta.epoch);
   printf("checkpoint round trip: bitwise identical\n");
   printf("results     %s, %s\n", o.out, csv);

@@ -165,12 +165,8 @@ static void usage(FILE *f)
     f);
 }
 
-/* Print "equivariance: <message>" and the help hint; returns the exit code 2. */
-static int bad_option(const char *msg)
-{
-  fprintf(stderr, "equivariance: %s\nTry 'equivariance --help' for more information.\n", msg);
-  return 2;
-}
+/* Program name in usage errors (eqg_cli_usage_error). */
+static const char PROG[] = "equivariance";
 
 /* ---- option parsing --------------------------------------------------------------- */
 
@@ -228,7 +224,6 @@ static int parse_options(int argc, char *argv[], options *o)
                   .out = "equivariance.h5" };
   bool samples_set = false, inputs_set = false, step_set = false, swin_set = false;
   bool width_set = false, depth_set = false;
-  char msg[512];
   opterr = 0;
   for (;;) {
     int c = getopt_long(argc, argv, ":h", longopts, NULL);
@@ -286,20 +281,11 @@ static int parse_options(int argc, char *argv[], options *o)
     case O_THREADS: st = eqg_cli_parse_long("--threads", optarg, 1, 1024, &o->threads); break;
     case O_QUICK: o->quick = true; break;
     case O_OUT: o->out = optarg; break;
-    case ':':
-      snprintf(msg, sizeof msg, "option '%s' needs a value", argv[optind - 1]);
-      return bad_option(msg);
-    default:
-      if (optopt && optopt < 256) snprintf(msg, sizeof msg, "unknown option '-%c'", optopt);
-      else snprintf(msg, sizeof msg, "unknown option '%s'", argv[optind - 1]);
-      return bad_option(msg);
+    default: return eqg_cli_getopt_error(PROG, c, argv);   /* ':' or '?' */
     }
-    if (st != EQG_OK) return bad_option(eqg_error_message());
+    if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
   }
-  if (optind < argc) {
-    snprintf(msg, sizeof msg, "unexpected argument '%s'", argv[optind]);
-    return bad_option(msg);
-  }
+  if (eqg_cli_check_no_operands(PROG, argc, argv)) return 2;
   if (o->quick) {
     if (!samples_set) o->samples = QUICK_SAMPLES;
     if (!inputs_set) o->inputs = QUICK_INPUTS;
@@ -307,23 +293,22 @@ static int parse_options(int argc, char *argv[], options *o)
     if (!swin_set) o->sweep_inputs = QUICK_SWEEP_INPUTS;
   }
   if (o->checkpoint && !o->model_config)
-    return bad_option("--checkpoint: needs --model-config naming the preset the weights "
-                      "belong to");
+    return eqg_cli_usage_error(PROG, "--checkpoint: needs --model-config naming the preset "
+                               "the weights belong to");
   if (o->model_config && o->models)
-    return bad_option("--models: cannot be combined with --model-config (which names the "
-                      "one model to measure)");
+    return eqg_cli_usage_error(PROG, "--models: cannot be combined with --model-config (which "
+                               "names the one model to measure)");
   if (o->model_config && (width_set || depth_set))
-    return bad_option("--width/--depth: cannot be combined with --model-config (the preset "
-                      "fixes them)");
+    return eqg_cli_usage_error(PROG, "--width/--depth: cannot be combined with --model-config "
+                               "(the preset fixes them)");
   if (o->model_config) {
     eqg_model_config tmp;
     if (eqg_model_config_preset(&tmp, o->model_config) != EQG_OK) {
-      snprintf(msg, sizeof msg, "--model-config: %s", eqg_error_message());
-      return bad_option(msg);
+      return eqg_cli_usage_error(PROG, "--model-config: %s", eqg_error_message());
     }
   }
-  if (!*o->out) return bad_option("--out: empty file name");
-  if (o->data && !*o->data) return bad_option("--data: empty file name");
+  if (!*o->out) return eqg_cli_usage_error(PROG, "--out: empty file name");
+  if (o->data && !*o->data) return eqg_cli_usage_error(PROG, "--data: empty file name");
   return -1;
 }
 
@@ -362,12 +347,6 @@ static double rel_err(const eqg_real *a, const eqg_real *b, size_t n)
   return isnan(e) ? INFINITY : e;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 /* median, 95th percentile (nearest rank) and maximum of a[0..n-1] (sorted in
  * place); NaN for n = 0. */
 static void stats3(double *a, size_t n, double out[3])
@@ -376,24 +355,10 @@ static void stats3(double *a, size_t n, double out[3])
     out[0] = out[1] = out[2] = NAN;
     return;
   }
-  qsort(a, n, sizeof *a, cmp_double);
-  out[0] = n % 2 ? a[n / 2] : 0.5 * (a[n / 2 - 1] + a[n / 2]);
+  out[0] = eqg_cli_median(a, n);   /* sorts a */
   size_t r = (size_t)ceil(0.95 * (double)n);
   out[1] = a[(r ? r : 1) - 1];
   out[2] = a[n - 1];
-}
-
-/* "<out minus .h5><suffix>" (malloc'd) */
-static char *path_with(const char *out, const char *suffix)
-{
-  size_t n = strlen(out);
-  if (n > 3 && strcmp(out + n - 3, ".h5") == 0) n -= 3;
-  char *p = malloc(n + strlen(suffix) + 1);
-  if (p) {
-    memcpy(p, out, n);
-    strcpy(p + n, suffix);
-  }
-  return p;
 }
 
 /* ---- input clouds ------------------------------------------------------------------ */
@@ -1439,14 +1404,11 @@ int main(int argc, char *argv[])
   bool ok;
   snprintf(listbuf, sizeof listbuf, "%s", o.groups ? o.groups : default_groups);
   size_t nt = split_list(listbuf, tok, MAX_GROUPS, &ok);
-  if (!ok) return bad_option("--groups: expected a comma-separated list of group names");
+  if (!ok)
+    return eqg_cli_usage_error(PROG, "--groups: expected a comma-separated list of group names");
   for (size_t k = 0; k < nt; k++) {
     const eqg_group_type *g = eqg_group_type_find(tok[k]);
-    if (!g) {
-      char msg[512];
-      snprintf(msg, sizeof msg, "--groups: %s", eqg_error_message());
-      return bad_option(msg);
-    }
+    if (!g) return eqg_cli_usage_error(PROG, "--groups: %s", eqg_error_message());
     for (size_t q = 0; q < n_groups; q++)
       if (groups[q] == g) g = NULL;
     if (g) groups[n_groups++] = g;
@@ -1458,14 +1420,12 @@ int main(int argc, char *argv[])
     if (o.models) {
       snprintf(listbuf, sizeof listbuf, "%s", o.models);
       nt = split_list(listbuf, tok, MAX_MODELS, &ok);
-      if (!ok) return bad_option("--models: expected a comma-separated list of family names");
+      if (!ok)
+        return eqg_cli_usage_error(PROG, "--models: expected a comma-separated list of family "
+                                   "names");
       for (size_t k = 0; k < nt; k++) {
         const eqg_layer_type *f = eqg_layer_type_find(tok[k]);
-        if (!f) {
-          char msg[512];
-          snprintf(msg, sizeof msg, "--models: %s", eqg_error_message());
-          return bad_option(msg);
-        }
+        if (!f) return eqg_cli_usage_error(PROG, "--models: %s", eqg_error_message());
         for (size_t q = 0; q < n_fams; q++)
           if (fams[q] == f) f = NULL;
         if (f) fams[n_fams++] = f;
@@ -1476,7 +1436,8 @@ int main(int argc, char *argv[])
     }
   }
 
-  if (eqg_cli_set_threads(o.threads) != EQG_OK) return bad_option(eqg_error_message());
+  if (eqg_cli_set_threads(o.threads) != EQG_OK)
+    return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
   eqg_cli_provenance pv;
   if (eqg_cli_provenance_init(&pv, argc, argv, o.seed) != EQG_OK) {
     fprintf(stderr, "equivariance: %s\n", eqg_error_message());
@@ -1490,8 +1451,9 @@ int main(int argc, char *argv[])
   curve *curves = NULL;
   double *eta = NULL;
   size_t n_rows = 0, n_curves = 0, n_eta = 0;
-  char *p_summary = path_with(o.out, "_summary.csv"), *p_sweep = path_with(o.out, "_sweep.csv");
-  char *p_so3 = path_with(o.out, "_so3_samples.csv");
+  char *p_summary = eqg_cli_path_beside(o.out, "_summary.csv");
+  char *p_sweep = eqg_cli_path_beside(o.out, "_sweep.csv");
+  char *p_so3 = eqg_cli_path_beside(o.out, "_so3_samples.csv");
   eqg_cli_csv *so3_csv = NULL;
   eqg_status st = EQG_OK;
   rc = 1;

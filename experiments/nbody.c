@@ -115,11 +115,8 @@ static void usage(FILE *f)
 "a checkpoint that does not match, or divergence; 2 on bad options.\n", f);
 }
 
-static int bad_option(const char *msg)
-{
-  fprintf(stderr, "nbody: %s\nTry 'nbody --help' for more information.\n", msg);
-  return 2;
-}
+/* Program name in usage errors (eqg_cli_usage_error). */
+static const char PROG[] = "nbody";
 
 /* Returns -1 to continue, else an exit code (0 after --help, 2 on a bad option). */
 static int parse_options(int argc, char *argv[], options *o)
@@ -160,7 +157,6 @@ static int parse_options(int argc, char *argv[], options *o)
                   .threads = 1, .lr = -1, .datadir = "." };
   bool set_train = false, set_valid = false, set_test = false, set_epochs = false,
        set_batch = false, set_eval = false, set_ckpt_every = false;
-  char msg[512];
   opterr = 0;
   for (;;) {
     int c = getopt_long(argc, argv, ":h", longopts, NULL);
@@ -224,20 +220,11 @@ static int parse_options(int argc, char *argv[], options *o)
     case O_THREADS: st = eqg_cli_parse_long("--threads", optarg, 1, 1024, &o->threads); break;
     case O_QUICK: o->quick = true; break;
     case O_OUT: o->out = optarg; break;
-    case ':':
-      snprintf(msg, sizeof msg, "option '%s' needs a value", argv[optind - 1]);
-      return bad_option(msg);
-    default:
-      if (optopt && optopt < 256) snprintf(msg, sizeof msg, "unknown option '-%c'", optopt);
-      else snprintf(msg, sizeof msg, "unknown option '%s'", argv[optind - 1]);
-      return bad_option(msg);
+    default: return eqg_cli_getopt_error(PROG, c, argv);   /* ':' or '?' */
     }
-    if (st != EQG_OK) return bad_option(eqg_error_message());
+    if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
   }
-  if (optind < argc) {
-    snprintf(msg, sizeof msg, "unexpected argument '%s'", argv[optind]);
-    return bad_option(msg);
-  }
+  if (eqg_cli_check_no_operands(PROG, argc, argv)) return 2;
   if (o->quick) {
     if (!set_train) o->n_train = QUICK_TRAIN;
     if (!set_valid) o->n_valid = QUICK_EVAL;
@@ -247,22 +234,18 @@ static int parse_options(int argc, char *argv[], options *o)
     if (!set_eval) o->eval_every = 1;
     if (!set_ckpt_every) o->checkpoint_every = 1;
   }
-  if (o->batch > o->n_train) {
-    snprintf(msg, sizeof msg, "--batch: %ld is larger than the training set (--n-train %ld)",
-             o->batch, o->n_train);
-    return bad_option(msg);
-  }
+  if (o->batch > o->n_train)
+    return eqg_cli_usage_error(PROG, "--batch: %ld is larger than the training set (--n-train "
+                               "%ld)", o->batch, o->n_train);
   if (o->lr < 0) o->lr = eqg_nbt_default_lr(o->model);
-  if (!*o->datadir) return bad_option("--datadir: empty directory name");
+  if (!*o->datadir) return eqg_cli_usage_error(PROG, "--datadir: empty directory name");
   for (int k = 0; k < 3; k++) {
-    if (o->file[k] && !*o->file[k]) {
-      snprintf(msg, sizeof msg, "--%s-file: empty file name", split_name[k]);
-      return bad_option(msg);
-    }
+    if (o->file[k] && !*o->file[k])
+      return eqg_cli_usage_error(PROG, "--%s-file: empty file name", split_name[k]);
     int w = o->file[k] ? snprintf(o->path[k], PATH_MAX_LEN, "%s", o->file[k])
                        : snprintf(o->path[k], PATH_MAX_LEN, "%s/nbody_%s.h5", o->datadir,
                                   split_name[k]);
-    if (w < 0 || w >= PATH_MAX_LEN) return bad_option("data file path too long");
+    if (w < 0 || w >= PATH_MAX_LEN) return eqg_cli_usage_error(PROG, "data file path too long");
   }
   const char *name = eqg_nbt_model_name(o->model);
   if (!o->out) {
@@ -273,10 +256,10 @@ static int parse_options(int argc, char *argv[], options *o)
     snprintf(o->ckpt_buf, sizeof o->ckpt_buf, "nbody_%s.ckpt.h5", name);
     o->checkpoint = o->ckpt_buf;
   }
-  if (!*o->out) return bad_option("--out: empty file name");
-  if (!*o->checkpoint) return bad_option("--checkpoint: empty file name");
+  if (!*o->out) return eqg_cli_usage_error(PROG, "--out: empty file name");
+  if (!*o->checkpoint) return eqg_cli_usage_error(PROG, "--checkpoint: empty file name");
   if (strcmp(o->out, o->checkpoint) == 0)
-    return bad_option("--out and --checkpoint name the same file");
+    return eqg_cli_usage_error(PROG, "--out and --checkpoint name the same file");
   return -1;
 }
 
@@ -374,20 +357,20 @@ int main(int argc, char *argv[])
   int rc = parse_options(argc, argv, &o);
   if (rc >= 0) return rc;
   eqg_status st = eqg_cli_set_threads(o.threads);
-  if (st != EQG_OK) return bad_option(eqg_error_message());
+  if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
 
   rc = 1;
   eqg_nbt_split split[3] = { { 0 }, { 0 }, { 0 } };
   eqg_nbt_result res = { 0 };
   eqg_cli_provenance pv = { .arguments = NULL };
-  char *csv = eqg_nbt_path_beside(o.out, ".csv");
+  char *csv = eqg_cli_path_beside(o.out, ".csv");
   if (!csv) {
     fprintf(stderr, "nbody: out of memory\n");
     return 1;
   }
   if (strcmp(csv, o.checkpoint) == 0) {
     free(csv);
-    return bad_option("--checkpoint names the CSV written beside --out");
+    return eqg_cli_usage_error(PROG, "--checkpoint names the CSV written beside --out");
   }
   if ((st = eqg_cli_provenance_init(&pv, argc, argv, o.seed)) != EQG_OK) goto fail;
 

@@ -73,11 +73,8 @@ static void usage(FILE *f)
     f);
 }
 
-static int bad_option(const char *msg)
-{
-  fprintf(stderr, "nbody_gen: %s\nTry 'nbody_gen --help' for more information.\n", msg);
-  return 2;
-}
+/* Program name in usage errors (eqg_cli_usage_error). */
+static const char PROG[] = "nbody_gen";
 
 /* Returns -1 to continue, else an exit code (0 after --help, 2 on a bad option). */
 static int parse_options(int argc, char *argv[], options *o)
@@ -101,7 +98,6 @@ static int parse_options(int argc, char *argv[], options *o)
   *o = (options){ .seed = 1, .n = { 3000, 2000, 2000 }, .steps = 5000, .sample_freq = 100,
                   .particles = 5, .threads = 1, .outdir = "." };
   bool n_set[N_SPLITS] = { false, false, false }, steps_set = false;
-  char msg[512];
   opterr = 0;
   for (;;) {
     int c = getopt_long(argc, argv, ":h", longopts, NULL);
@@ -131,40 +127,22 @@ static int parse_options(int argc, char *argv[], options *o)
       break;
     case O_THREADS: st = eqg_cli_parse_long("--threads", optarg, 1, 1024, &o->threads); break;
     case O_QUICK: o->quick = true; break;
-    case ':':
-      snprintf(msg, sizeof msg, "option '%s' needs a value", argv[optind - 1]);
-      return bad_option(msg);
-    default:
-      if (optopt && optopt < 256) snprintf(msg, sizeof msg, "unknown option '-%c'", optopt);
-      else snprintf(msg, sizeof msg, "unknown option '%s'", argv[optind - 1]);
-      return bad_option(msg);
+    default: return eqg_cli_getopt_error(PROG, c, argv);   /* ':' or '?' */
     }
-    if (st != EQG_OK) return bad_option(eqg_error_message());
+    if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
   }
-  if (optind < argc) {
-    snprintf(msg, sizeof msg, "unexpected argument '%s'", argv[optind]);
-    return bad_option(msg);
-  }
+  if (eqg_cli_check_no_operands(PROG, argc, argv)) return 2;
   if (o->quick) {
     const long quick_n[N_SPLITS] = { QUICK_TRAIN, QUICK_VALID, QUICK_TEST };
     for (int k = 0; k < N_SPLITS; k++)
       if (!n_set[k]) o->n[k] = quick_n[k];
     if (!steps_set) o->steps = QUICK_STEPS;
   }
-  if (o->sample_freq >= o->steps) {
-    snprintf(msg, sizeof msg, "--sample-freq: %ld saves no frame of %ld steps (must be "
-             "below --steps)", o->sample_freq, o->steps);
-    return bad_option(msg);
-  }
-  if (!*o->outdir) return bad_option("--outdir: empty directory name");
+  if (o->sample_freq >= o->steps)
+    return eqg_cli_usage_error(PROG, "--sample-freq: %ld saves no frame of %ld steps (must be "
+                               "below --steps)", o->sample_freq, o->steps);
+  if (!*o->outdir) return eqg_cli_usage_error(PROG, "--outdir: empty directory name");
   return -1;
-}
-
-static double now_seconds(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Create `dir` if it does not exist; it must be a directory. */
@@ -216,7 +194,7 @@ typedef struct split_result {
 static eqg_status run_split(int k, const options *o, const eqg_nbody_config *cfg,
                             const eqg_cli_provenance *pv, split_result *res)
 {
-  const double t0 = now_seconds();
+  const double t0 = eqg_cli_now();
   const size_t n_traj = (size_t)o->n[k];
   const unsigned long split_seed = (3 * o->seed + (unsigned long)k + 1) & 0xffffffffUL;
   snprintf(res->path, sizeof res->path, "%s/nbody_%s.h5", o->outdir, split_name[k]);
@@ -245,7 +223,7 @@ static eqg_status run_split(int k, const options *o, const eqg_nbody_config *cfg
   }
   eqg_cli_progress_end(&pb);
   if (st != EQG_OK) goto done;
-  res->sim_seconds = now_seconds() - t0;
+  res->sim_seconds = eqg_cli_now() - t0;
 
   hid_t file;
   char *tmp;
@@ -266,7 +244,7 @@ static eqg_status run_split(int k, const options *o, const eqg_nbody_config *cfg
   res->n_clipped_traj = 0;
   for (size_t t = 0; t < n_traj; t++) res->n_clipped_traj += ds->clipped[t] > 0;
   res->drift = mean_energy_drift(ds, &res->n_unclipped);
-  res->seconds = now_seconds() - t0;
+  res->seconds = eqg_cli_now() - t0;
 done:
   gsl_rng_free(r);
   eqg_nbody_dataset_free(ds);
@@ -284,10 +262,11 @@ int main(int argc, char *argv[])
   cfg.n_particles = (size_t)o.particles;
   cfg.T = (size_t)o.steps;
   cfg.sample_freq = (size_t)o.sample_freq;
-  if (eqg_nbody_config_check(&cfg) != EQG_OK) return bad_option(eqg_error_message());
+  if (eqg_nbody_config_check(&cfg) != EQG_OK)
+    return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
 
   eqg_status st = eqg_cli_set_threads(o.threads);
-  if (st != EQG_OK) return bad_option(eqg_error_message());
+  if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
   st = ensure_dir(o.outdir);
   if (st != EQG_OK) {
     fprintf(stderr, "nbody_gen: %s\n", eqg_error_message());

@@ -110,11 +110,8 @@ static void usage(FILE *f)
 "divergence, 2 on bad options.\n", f);
 }
 
-static int bad_option(const char *msg)
-{
-  fprintf(stderr, "nbody_sweep: %s\nTry 'nbody_sweep --help' for more information.\n", msg);
-  return 2;
-}
+/* Program name in usage errors (eqg_cli_usage_error). */
+static const char PROG[] = "nbody_sweep";
 
 /* "a,b,c" -> longs in [min, max]; at most cap of them. */
 static eqg_status parse_long_list(const char *opt, const char *s, long min, long max,
@@ -198,7 +195,6 @@ static int parse_options(int argc, char *argv[], options *o)
                   .models = { EQG_NBT_EGNN, EQG_NBT_GNN, EQG_NBT_RF, EQG_NBT_LINEAR } };
   bool set_seeds = false, set_valid = false, set_test = false, set_batch = false,
        set_eval = false, set_scale = false;
-  char msg[512];
   opterr = 0;
   for (;;) {
     int c = getopt_long(argc, argv, ":h", longopts, NULL);
@@ -260,20 +256,11 @@ static int parse_options(int argc, char *argv[], options *o)
     case O_RESUME: o->resume = true; break;
     case O_QUICK: o->quick = true; break;
     case O_OUT: o->out = optarg; break;
-    case ':':
-      snprintf(msg, sizeof msg, "option '%s' needs a value", argv[optind - 1]);
-      return bad_option(msg);
-    default:
-      if (optopt && optopt < 256) snprintf(msg, sizeof msg, "unknown option '-%c'", optopt);
-      else snprintf(msg, sizeof msg, "unknown option '%s'", argv[optind - 1]);
-      return bad_option(msg);
+    default: return eqg_cli_getopt_error(PROG, c, argv);   /* ':' or '?' */
     }
-    if (st != EQG_OK) return bad_option(eqg_error_message());
+    if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
   }
-  if (optind < argc) {
-    snprintf(msg, sizeof msg, "unexpected argument '%s'", argv[optind]);
-    return bad_option(msg);
-  }
+  if (eqg_cli_check_no_operands(PROG, argc, argv)) return 2;
   if (o->quick) {
     if (!o->n_sizes) {
       o->n_sizes = sizeof quick_sizes / sizeof *quick_sizes;
@@ -291,31 +278,25 @@ static int parse_options(int argc, char *argv[], options *o)
   }
   for (size_t i = 0; i < o->n_sizes; i++)
     for (size_t j = 0; j < i; j++)
-      if (o->sizes[i] == o->sizes[j]) {
-        snprintf(msg, sizeof msg, "--sizes: %ld twice", o->sizes[i]);
-        return bad_option(msg);
-      }
-  if (o->n_epochs > 1 && o->n_epochs != o->n_sizes) {
-    snprintf(msg, sizeof msg, "--epochs-per-size: %zu values for %zu sizes (give one per "
-             "size, or one for all)", o->n_epochs, o->n_sizes);
-    return bad_option(msg);
-  }
+      if (o->sizes[i] == o->sizes[j])
+        return eqg_cli_usage_error(PROG, "--sizes: %ld twice", o->sizes[i]);
+  if (o->n_epochs > 1 && o->n_epochs != o->n_sizes)
+    return eqg_cli_usage_error(PROG, "--epochs-per-size: %zu values for %zu sizes (give one per "
+                               "size, or one for all)", o->n_epochs, o->n_sizes);
   if (o->n_epochs && set_scale)
-    return bad_option("--epoch-scale scales the default epochs; it cannot be combined with "
-                      "--epochs-per-size");
+    return eqg_cli_usage_error(PROG, "--epoch-scale scales the default epochs; it cannot be "
+                               "combined with --epochs-per-size");
   if ((unsigned long)o->n_seeds - 1 > 4294967295UL - o->seed)
-    return bad_option("--seed + --seeds - 1 exceeds 4294967295");
-  if (!*o->out) return bad_option("--out: empty file name");
-  if (!*o->datadir) return bad_option("--datadir: empty directory name");
+    return eqg_cli_usage_error(PROG, "--seed + --seeds - 1 exceeds 4294967295");
+  if (!*o->out) return eqg_cli_usage_error(PROG, "--out: empty file name");
+  if (!*o->datadir) return eqg_cli_usage_error(PROG, "--datadir: empty directory name");
   for (int k = 0; k < 3; k++) {
-    if (o->file[k] && !*o->file[k]) {
-      snprintf(msg, sizeof msg, "--%s-file: empty file name", split_name[k]);
-      return bad_option(msg);
-    }
+    if (o->file[k] && !*o->file[k])
+      return eqg_cli_usage_error(PROG, "--%s-file: empty file name", split_name[k]);
     int w = o->file[k] ? snprintf(o->path[k], PATH_MAX_LEN, "%s", o->file[k])
                        : snprintf(o->path[k], PATH_MAX_LEN, "%s/nbody_%s.h5", o->datadir,
                                   split_name[k]);
-    if (w < 0 || w >= PATH_MAX_LEN) return bad_option("data file path too long");
+    if (w < 0 || w >= PATH_MAX_LEN) return eqg_cli_usage_error(PROG, "data file path too long");
   }
   return -1;
 }
@@ -625,15 +606,15 @@ int main(int argc, char *argv[])
   int rc = parse_options(argc, argv, &o);
   if (rc >= 0) return rc;
   eqg_status st = eqg_cli_set_threads(o.threads);
-  if (st != EQG_OK) return bad_option(eqg_error_message());
+  if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
 
   rc = 1;
-  const double t_start = eqg_nbt_now();
+  const double t_start = eqg_cli_now();
   eqg_nbt_split split[3] = { { 0 }, { 0 }, { 0 } };
   eqg_cli_provenance pv = { .arguments = NULL };
   sweep s = { .o = &o, .pv = &pv };
-  char *csv = eqg_nbt_path_beside(o.out, ".csv");
-  char *csv_summary = eqg_nbt_path_beside(o.out, "_summary.csv");
+  char *csv = eqg_cli_path_beside(o.out, ".csv");
+  char *csv_summary = eqg_cli_path_beside(o.out, "_summary.csv");
   if (!csv || !csv_summary) {
     fprintf(stderr, "nbody_sweep: out of memory\n");
     goto done;
@@ -725,7 +706,7 @@ int main(int argc, char *argv[])
       }
   if ((st = write_results(&s)) != EQG_OK) goto fail;
   print_summary(&s);
-  printf("\ntime   %.1f s; results %s, %s, %s\n", eqg_nbt_now() - t_start, o.out, csv,
+  printf("\ntime   %.1f s; results %s, %s, %s\n", eqg_cli_now() - t_start, o.out, csv,
          csv_summary);
   rc = 0;
   goto done;

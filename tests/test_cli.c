@@ -1,9 +1,10 @@
-/* test_cli.c: the experiment helpers: strict number parsing, atomic CSV,
- * provenance attributes and the progress bar. */
+/* test_cli.c: the experiment helpers: usage errors, strict number parsing,
+ * atomic CSV, provenance attributes, the progress bar and the small helpers. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <dirent.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +20,138 @@ static void assert_message_has(const char *word)
 {
   if (!strstr(eqg_error_message(), word))
     fail_msg("message \"%s\" lacks \"%s\"", eqg_error_message(), word);
+}
+
+/* ---- usage errors ---------------------------------------------------------------- */
+
+/* stderr (fd 2) redirected into a temporary file between capture_begin() and
+ * capture_end(), which returns what was written. */
+static FILE *capture_file;
+static int capture_saved_fd = -1;
+
+static void capture_begin(void)
+{
+  fflush(stderr);
+  capture_file = tmpfile();
+  assert_non_null(capture_file);
+  capture_saved_fd = dup(STDERR_FILENO);
+  assert_true(capture_saved_fd >= 0);
+  assert_true(dup2(fileno(capture_file), STDERR_FILENO) >= 0);
+}
+
+static const char *capture_end(void)
+{
+  static char buf[4096];
+  fflush(stderr);
+  dup2(capture_saved_fd, STDERR_FILENO);
+  close(capture_saved_fd);
+  capture_saved_fd = -1;
+  rewind(capture_file);
+  size_t n = fread(buf, 1, sizeof buf - 1, capture_file);
+  buf[n] = '\0';
+  fclose(capture_file);
+  capture_file = NULL;
+  return buf;
+}
+
+static void test_usage_error(void **state)
+{
+  (void)state;
+  capture_begin();
+  int rc = eqg_cli_usage_error("demo_fit", "--batch: %ld is larger than %s", 5L, "10 points");
+  const char *err = capture_end();
+  assert_int_equal(rc, 2);
+  assert_string_equal(err, "demo_fit: --batch: 5 is larger than 10 points\n"
+                           "Try 'demo_fit --help' for more information.\n");
+  /* A message with a '%' passed through "%s" is printed as is. */
+  capture_begin();
+  rc = eqg_cli_usage_error("nbody", "%s", "100% wrong");
+  err = capture_end();
+  assert_int_equal(rc, 2);
+  assert_string_equal(err, "nbody: 100% wrong\nTry 'nbody --help' for more information.\n");
+}
+
+/* Runs getopt_long over argv as the experiment programs do; returns the exit
+ * code (2 on a bad option, else what eqg_cli_check_no_operands returns) and
+ * the captured stderr in *err. */
+static int parse_like_a_program(int argc, char *argv[], const char **err)
+{
+  static const struct option longopts[] = {
+    { "help", no_argument, NULL, 'h' },
+    { "seed", required_argument, NULL, 256 },
+    { NULL, 0, NULL, 0 }
+  };
+  optind = 0;   /* full re-initialisation of getopt between cases */
+  opterr = 0;
+  int rc = -1;
+  capture_begin();
+  for (;;) {
+    int c = getopt_long(argc, argv, ":h", longopts, NULL);
+    if (c == -1) break;
+    if (c == 'h' || c == 256) continue;
+    rc = eqg_cli_getopt_error("prog", c, argv);
+    break;
+  }
+  if (rc < 0) rc = eqg_cli_check_no_operands("prog", argc, argv);
+  *err = capture_end();
+  return rc;
+}
+
+static void test_getopt_errors(void **state)
+{
+  (void)state;
+  const char *err;
+  char *unknown_long[] = { "prog", "--bogus", NULL };
+  assert_int_equal(parse_like_a_program(2, unknown_long, &err), 2);
+  assert_string_equal(err, "prog: unknown option '--bogus'\n"
+                           "Try 'prog --help' for more information.\n");
+
+  char *unknown_short[] = { "prog", "-x", NULL };
+  assert_int_equal(parse_like_a_program(2, unknown_short, &err), 2);
+  assert_string_equal(err, "prog: unknown option '-x'\n"
+                           "Try 'prog --help' for more information.\n");
+
+  char *missing_value[] = { "prog", "--seed", NULL };
+  assert_int_equal(parse_like_a_program(2, missing_value, &err), 2);
+  assert_string_equal(err, "prog: option '--seed' needs a value\n"
+                           "Try 'prog --help' for more information.\n");
+
+  char *stray[] = { "prog", "--seed", "3", "stray", "more", NULL };
+  assert_int_equal(parse_like_a_program(5, stray, &err), 2);
+  assert_string_equal(err, "prog: unexpected argument 'stray'\n"
+                           "Try 'prog --help' for more information.\n");
+
+  char *fine[] = { "prog", "--seed", "3", "-h", NULL };
+  assert_int_equal(parse_like_a_program(4, fine, &err), 0);
+  assert_string_equal(err, "");
+}
+
+/* ---- small helpers ----------------------------------------------------------------- */
+
+static void test_small_helpers(void **state)
+{
+  (void)state;
+  double odd[] = { 3, 1, 2 }, even[] = { 4, 1, 3, 2 };
+  assert_true(eqg_cli_median(odd, 3) == 2);
+  assert_true(odd[0] == 1 && odd[1] == 2 && odd[2] == 3);   /* sorted in place */
+  assert_true(eqg_cli_median(even, 4) == 2.5);
+  assert_true(isnan(eqg_cli_median(even, 0)));
+
+  double t0 = eqg_cli_now(), t1 = eqg_cli_now();
+  assert_true(t0 > 0 && t1 >= t0);
+
+  static const char *const cases[][3] = {
+    { "out.h5", ".csv", "out.csv" },
+    { "dir/run.h5", "_summary.csv", "dir/run_summary.csv" },
+    { "results", ".csv", "results.csv" },   /* no .h5 to drop */
+    { ".h5", ".csv", ".h5.csv" },           /* the name is not only the extension */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char *p = eqg_cli_path_beside(cases[i][0], cases[i][1]);
+    assert_non_null(p);
+    assert_string_equal(p, cases[i][2]);
+    free(p);
+  }
 }
 
 /* ---- strict numbers -------------------------------------------------------------- */
@@ -310,6 +443,9 @@ static void test_progress(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_usage_error),
+    cmocka_unit_test(test_getopt_errors),
+    cmocka_unit_test(test_small_helpers),
     cmocka_unit_test(test_parse_long),
     cmocka_unit_test(test_parse_unsigned),
     cmocka_unit_test(test_parse_double),

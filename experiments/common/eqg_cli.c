@@ -1,9 +1,10 @@
-/* eqg_cli.c: strict option parsing, provenance, progress bar, atomic CSV. */
+/* eqg_cli.c: usage errors, strict option parsing, provenance, progress bar, atomic CSV. */
 #include "eqg_cli.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -18,6 +19,66 @@
 /* OpenBLAS extension; its cblas.h declares it too, other CBLAS headers may not. */
 void openblas_set_num_threads(int num_threads);
 #endif
+
+/* ---- usage errors ---------------------------------------------------------------- */
+
+int eqg_cli_usage_error(const char *program, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s: ", program);
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\nTry '%s --help' for more information.\n", program);
+  va_end(ap);
+  return 2;
+}
+
+int eqg_cli_getopt_error(const char *program, int c, char *const argv[])
+{
+  if (c == ':') return eqg_cli_usage_error(program, "option '%s' needs a value", argv[optind - 1]);
+  if (optopt && optopt < 256) return eqg_cli_usage_error(program, "unknown option '-%c'", optopt);
+  return eqg_cli_usage_error(program, "unknown option '%s'", argv[optind - 1]);
+}
+
+int eqg_cli_check_no_operands(const char *program, int argc, char *const argv[])
+{
+  if (optind >= argc) return 0;
+  return eqg_cli_usage_error(program, "unexpected argument '%s'", argv[optind]);
+}
+
+/* ---- small helpers ----------------------------------------------------------------- */
+
+double eqg_cli_now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+double eqg_cli_median(double *x, size_t n)
+{
+  if (n == 0) return NAN;
+  qsort(x, n, sizeof *x, cmp_double);
+  return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+char *eqg_cli_path_beside(const char *path, const char *suffix)
+{
+  size_t n = strlen(path), k = strlen(suffix);
+  if (n > 3 && strcmp(path + n - 3, ".h5") == 0) n -= 3;
+  char *p = malloc(n + k + 1);
+  if (p) {
+    memcpy(p, path, n);
+    memcpy(p + n, suffix, k + 1);
+  }
+  return p;
+}
 
 /* ---- strict numbers -------------------------------------------------------------- */
 

@@ -1,5 +1,7 @@
 /* eqg_cli.h: helpers shared by the experiment programs.
  *
+ * - usage errors: "<program>: <message>" and the --help hint on stderr, exit
+ *   code 2, including getopt_long's own failures and stray operands;
  * - strict number parsing for getopt_long option values, with messages that
  *   name the option ("--width: '12abc' is not an integer");
  * - a provenance record written as root attributes of a results HDF5 file;
@@ -29,6 +31,41 @@ eqg_status eqg_cli_parse_size(const char *opt, const char *s, size_t min, size_t
                               size_t *out);
 eqg_status eqg_cli_parse_double(const char *opt, const char *s, double min, double max,
                                 double *out);
+
+/* ---- usage errors ---------------------------------------------------------------
+ * Each prints to stderr
+ *   <program>: <message>
+ *   Try '<program> --help' for more information.
+ * and returns 2, the exit status for bad options.  Typical use:
+ *   opterr = 0;
+ *   while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+ *     switch (c) {
+ *     ...
+ *     default: return eqg_cli_getopt_error(PROG, c, argv);
+ *     }
+ *     if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
+ *   }
+ *   if (eqg_cli_check_no_operands(PROG, argc, argv)) return 2; */
+int eqg_cli_usage_error(const char *program, const char *fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 2, 3)))
+#endif
+  ;
+/* For getopt_long's return ':' (missing value: "option '--x' needs a value")
+ * or '?' (anything else: "unknown option '-x'" / "unknown option '--x'"),
+ * called right after it (reads optind and optopt; optstring starts with ':'). */
+int eqg_cli_getopt_error(const char *program, int c, char *const argv[]);
+/* After the option loop: 0 if argv has no operands left (optind == argc),
+ * else "unexpected argument '<first>'" and 2. */
+int eqg_cli_check_no_operands(const char *program, int argc, char *const argv[]);
+
+/* ---- small helpers ---------------------------------------------------------------- */
+double eqg_cli_now(void);   /* CLOCK_MONOTONIC seconds */
+/* Median of x[0..n-1], which it sorts in place (ascending); NaN for n = 0. */
+double eqg_cli_median(double *x, size_t n);
+/* "<path minus a trailing .h5>" + suffix (malloc'd; NULL on ENOMEM): the CSV
+ * paths beside an --out FILE.h5, e.g. suffix ".csv" or "_summary.csv". */
+char *eqg_cli_path_beside(const char *path, const char *suffix);
 
 /* ---- provenance ---------------------------------------------------------------- */
 typedef struct eqg_cli_provenance {

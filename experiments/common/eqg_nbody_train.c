@@ -422,25 +422,6 @@ unsigned long eqg_nbt_epoch_seed(unsigned long seed, long epoch)
   return (unsigned long)(z & 0xffffffffULL);
 }
 
-double eqg_nbt_now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-char *eqg_nbt_path_beside(const char *path, const char *suffix)
-{
-  size_t n = strlen(path), k = strlen(suffix);
-  if (n > 3 && strcmp(path + n - 3, ".h5") == 0) n -= 3;
-  char *p = malloc(n + k + 1);
-  if (p) {
-    memcpy(p, path, n);
-    memcpy(p + n, suffix, k + 1);
-  }
-  return p;
-}
-
 /* ---- checkpoints ---------------------------------------------------------------- */
 
 /* The run settings a resumed run must share with its checkpoint. */
@@ -664,7 +645,7 @@ eqg_status eqg_nbt_train(eqg_nbt_result *res, const eqg_nbt_config *c,
     return eqg_error_set(EQG_EINVAL, "the splits have %zu, %zu and %zu particles per system",
                          train->n_particles, valid->n_particles, test->n_particles);
 
-  const double t0 = eqg_nbt_now();
+  const double t0 = eqg_cli_now();
   const size_t n = train->n, B = c->batch, P = train->n_particles;
   const size_t n_seq = valid->n > test->n ? valid->n : test->n;
   eqg_nbt_model *m = eqg_nbt_model_alloc(c->model, c->seed);
@@ -705,7 +686,7 @@ eqg_status eqg_nbt_train(eqg_nbt_result *res, const eqg_nbt_config *c,
       if ((long)res->eval_epoch[i] % row_every == 0) table_row(&pb, res, i);
     fflush(stdout);
   }
-  double t_mark = eqg_nbt_now();
+  double t_mark = eqg_cli_now();
   res->seconds_this_run += t_mark - t0;
   for (long e = first; e < last; e++) {
     /* The order of epoch e depends on (seed, e) alone. */
@@ -751,7 +732,7 @@ eqg_status eqg_nbt_train(eqg_nbt_result *res, const eqg_nbt_config *c,
                        res->epoch == last))
         table_row(&pb, res, i);
     }
-    const double now = eqg_nbt_now();
+    const double now = eqg_cli_now();
     res->train_seconds += now - t_mark;
     res->seconds_this_run += now - t_mark;
     t_mark = now;

@@ -176,9 +176,4 @@ eqg_status eqg_nbt_train(eqg_nbt_result *res, const eqg_nbt_config *cfg,
 /* mt19937 seed of epoch e's shuffle: SplitMix64 of (seed << 32 | e), low 32 bits. */
 unsigned long eqg_nbt_epoch_seed(unsigned long seed, long epoch);
 
-/* "<path minus .h5>" + suffix (malloc'd; NULL on ENOMEM): csv path beside --out. */
-char *eqg_nbt_path_beside(const char *path, const char *suffix);
-
-double eqg_nbt_now(void);   /* CLOCK_MONOTONIC seconds */
-
 #endif
