@@ -23,4 +23,6 @@
 #include "layers/eqg_layer.h"
 #include "models/eqg_model.h"
 #include "data/eqg_nbody.h"
+#include "probe/eqg_probe.h"
+#include "metrics/eqg_metrics.h"
 #endif
