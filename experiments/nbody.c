@@ -353,6 +353,7 @@ static eqg_status on_checkpoint(void *ctx, const eqg_nbt_result *partial)
 
 int main(int argc, char *argv[])
 {
+  eqg_gsl_route_errors();   /* GSL failures become statuses, not aborts */
   options o;
   int rc = parse_options(argc, argv, &o);
   if (rc >= 0) return rc;

@@ -253,6 +253,7 @@ done:
 
 int main(int argc, char *argv[])
 {
+  eqg_gsl_route_errors();   /* GSL failures become statuses, not aborts */
   options o;
   int rc = parse_options(argc, argv, &o);
   if (rc >= 0) return rc;

@@ -4,6 +4,7 @@
 #include "core/eqg_core.h"
 #include "core/eqg_arena.h"
 #include "core/eqg_tensor.h"
+#include "core/eqg_gsl.h"
 #include "ad/eqg_op.h"
 #include "ad/eqg_tape.h"
 #include "ad/eqg_ops.h"

@@ -7,6 +7,8 @@
 #include <cmocka.h>
 
 #include "eqgnn.h"
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
 
 static void test_error_message(void **state)
 {
@@ -72,12 +74,32 @@ static void test_tensor_helpers(void **state)
   eqg_arena_free(a);
 }
 
+/* With eqgnn's handler a GSL failure returns to the caller with a message
+ * instead of aborting the process (GSL's default). */
+static void test_gsl_errors_routed(void **state)
+{
+  (void)state;
+  gsl_error_handler_t *old = eqg_gsl_route_errors();
+  eqg_error_clear();
+  /* diag(1, -1) is not positive definite: Cholesky fails with GSL_EDOM. */
+  gsl_matrix *m = gsl_matrix_calloc(2, 2);
+  assert_non_null(m);
+  gsl_matrix_set(m, 0, 0, 1);
+  gsl_matrix_set(m, 1, 1, -1);
+  assert_int_equal(gsl_linalg_cholesky_decomp1(m), GSL_EDOM);
+  assert_non_null(strstr(eqg_error_message(), "GSL: "));
+  assert_non_null(strstr(eqg_error_message(), "positive definite"));
+  gsl_matrix_free(m);
+  gsl_set_error_handler(old);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_error_message),
     cmocka_unit_test(test_arena_alignment_and_growth),
     cmocka_unit_test(test_tensor_helpers),
+    cmocka_unit_test(test_gsl_errors_routed),
   };
   return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
