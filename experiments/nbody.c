@@ -21,8 +21,7 @@
 #include "eqg_nbody_train.h"
 
 enum {
-  QUICK_EPOCHS = 3, QUICK_TRAIN = 20, QUICK_EVAL = 10, QUICK_BATCH = 5,
-  PATH_MAX_LEN = 4096
+  QUICK_EPOCHS = 3, QUICK_TRAIN = 20, QUICK_EVAL = 10, QUICK_BATCH = 5
 };
 
 typedef struct options {
@@ -35,10 +34,8 @@ typedef struct options {
   const char *datadir;
   const char *file[3];     /* train, valid, test: NULL -> DATADIR/nbody_<split>.h5 */
   const char *out, *checkpoint;   /* NULL -> nbody_<model>.h5, nbody_<model>.ckpt.h5 */
-  char path[3][PATH_MAX_LEN], out_buf[256], ckpt_buf[256];
+  char path[3][EQG_NBT_PATH_MAX], out_buf[256], ckpt_buf[256];
 } options;
-
-static const char *const split_name[3] = { "train", "valid", "test" };
 
 static void usage(FILE *f)
 {
@@ -238,15 +235,8 @@ static int parse_options(int argc, char *argv[], options *o)
     return eqg_cli_usage_error(PROG, "--batch: %ld is larger than the training set (--n-train "
                                "%ld)", o->batch, o->n_train);
   if (o->lr < 0) o->lr = eqg_nbt_default_lr(o->model);
-  if (!*o->datadir) return eqg_cli_usage_error(PROG, "--datadir: empty directory name");
-  for (int k = 0; k < 3; k++) {
-    if (o->file[k] && !*o->file[k])
-      return eqg_cli_usage_error(PROG, "--%s-file: empty file name", split_name[k]);
-    int w = o->file[k] ? snprintf(o->path[k], PATH_MAX_LEN, "%s", o->file[k])
-                       : snprintf(o->path[k], PATH_MAX_LEN, "%s/nbody_%s.h5", o->datadir,
-                                  split_name[k]);
-    if (w < 0 || w >= PATH_MAX_LEN) return eqg_cli_usage_error(PROG, "data file path too long");
-  }
+  if (eqg_nbt_data_paths(o->path, o->datadir, o->file) != EQG_OK)
+    return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
   const char *name = eqg_nbt_model_name(o->model);
   if (!o->out) {
     snprintf(o->out_buf, sizeof o->out_buf, "nbody_%s.h5", name);
@@ -379,7 +369,7 @@ int main(int argc, char *argv[])
   for (int k = 0; k < 3; k++)
     if ((st = eqg_nbt_split_load(&split[k], o.path[k], (size_t)n_req[k], o.quick,
                                  &o.input_frame, &o.target_frame)) != EQG_OK) {
-      eqg_error_prefix(st, "%s data: ", split_name[k]);
+      eqg_error_prefix(st, "%s data: ", eqg_nbt_split_name[k]);
       goto fail;
     }
 

@@ -23,7 +23,7 @@
 #include "eqg_nbody_train.h"
 
 enum {
-  MAX_SIZES = 64, MAX_SEEDS = 1000, PATH_MAX_LEN = 4096,
+  MAX_SIZES = 64, MAX_SEEDS = 1000,
   QUICK_EPOCHS = 2, QUICK_SEEDS = 2, QUICK_EVAL = 10, QUICK_BATCH = 5
 };
 
@@ -44,10 +44,8 @@ typedef struct options {
   eqg_nbt_model_kind models[EQG_NBT_MODEL_COUNT];
   long sizes[MAX_SIZES], epochs[MAX_SIZES];   /* n_epochs = 0, 1 or n_sizes */
   const char *datadir, *file[3], *out;
-  char path[3][PATH_MAX_LEN];
+  char path[3][EQG_NBT_PATH_MAX];
 } options;
-
-static const char *const split_name[3] = { "train", "valid", "test" };
 
 static void usage(FILE *f)
 {
@@ -289,15 +287,8 @@ static int parse_options(int argc, char *argv[], options *o)
   if ((unsigned long)o->n_seeds - 1 > 4294967295UL - o->seed)
     return eqg_cli_usage_error(PROG, "--seed + --seeds - 1 exceeds 4294967295");
   if (!*o->out) return eqg_cli_usage_error(PROG, "--out: empty file name");
-  if (!*o->datadir) return eqg_cli_usage_error(PROG, "--datadir: empty directory name");
-  for (int k = 0; k < 3; k++) {
-    if (o->file[k] && !*o->file[k])
-      return eqg_cli_usage_error(PROG, "--%s-file: empty file name", split_name[k]);
-    int w = o->file[k] ? snprintf(o->path[k], PATH_MAX_LEN, "%s", o->file[k])
-                       : snprintf(o->path[k], PATH_MAX_LEN, "%s/nbody_%s.h5", o->datadir,
-                                  split_name[k]);
-    if (w < 0 || w >= PATH_MAX_LEN) return eqg_cli_usage_error(PROG, "data file path too long");
-  }
+  if (eqg_nbt_data_paths(o->path, o->datadir, o->file) != EQG_OK)
+    return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
   return -1;
 }
 
@@ -631,7 +622,7 @@ int main(int argc, char *argv[])
   for (int k = 0; k < 3; k++)
     if ((st = eqg_nbt_split_load(&split[k], o.path[k], (size_t)n_req[k], o.quick,
                                  &o.input_frame, &o.target_frame)) != EQG_OK) {
-      eqg_error_prefix(st, "%s data: ", split_name[k]);
+      eqg_error_prefix(st, "%s data: ", eqg_nbt_split_name[k]);
       goto fail;
     }
   if (!o.n_sizes) {

@@ -2,6 +2,7 @@
 #include "eqg_nbody_train.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -756,4 +757,21 @@ done:
   eqg_optim_free(opt);
   eqg_nbt_model_free(m);
   return st;
+}
+
+const char *const eqg_nbt_split_name[3] = { "train", "valid", "test" };
+
+eqg_status eqg_nbt_data_paths(char path[3][EQG_NBT_PATH_MAX], const char *datadir,
+                              const char *const file[3])
+{
+  if (!*datadir) return eqg_error_set(EQG_EINVAL, "--datadir: empty directory name");
+  for (int k = 0; k < 3; k++) {
+    if (file[k] && !*file[k])
+      return eqg_error_set(EQG_EINVAL, "--%s-file: empty file name", eqg_nbt_split_name[k]);
+    int w = file[k] ? snprintf(path[k], EQG_NBT_PATH_MAX, "%s", file[k])
+                    : snprintf(path[k], EQG_NBT_PATH_MAX, "%s/nbody_%s.h5", datadir,
+                               eqg_nbt_split_name[k]);
+    if (w < 0 || w >= EQG_NBT_PATH_MAX) return eqg_error_set(EQG_EINVAL, "data file path too long");
+  }
+  return EQG_OK;
 }

@@ -112,6 +112,15 @@ eqg_nbt_split eqg_nbt_split_head(const eqg_nbt_split *s, size_t n);
 
 /* ---- training ------------------------------------------------------------------- */
 
+/* The three data files, in the order train, valid, test. */
+enum { EQG_NBT_PATH_MAX = 4096 };
+extern const char *const eqg_nbt_split_name[3];   /* "train", "valid", "test" */
+
+/* path[k] = file[k] if given, else DATADIR/nbody_<split>.h5.  EQG_EINVAL with
+ * a message naming the option for an empty name or a path that is too long. */
+eqg_status eqg_nbt_data_paths(char path[3][EQG_NBT_PATH_MAX], const char *datadir,
+                              const char *const file[3]);
+
 typedef struct eqg_nbt_result eqg_nbt_result;
 
 typedef struct eqg_nbt_config {
