@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eqg_nbody_train.h"
+#include "eqg_nbody_cli.h"
 
 enum {
   QUICK_EPOCHS = 3, QUICK_TRAIN = 20, QUICK_EVAL = 10, QUICK_BATCH = 5
@@ -27,14 +27,11 @@ enum {
 typedef struct options {
   unsigned long seed;
   eqg_nbt_model_kind model;
-  long n_train, n_valid, n_test, epochs, batch, eval_every, checkpoint_every, stop_after;
-  long input_frame, target_frame, threads;
-  double lr;               /* < 0: the model's default */
+  long n_train, epochs, checkpoint_every, stop_after;
   bool quick, resume;
-  const char *datadir;
-  const char *file[3];     /* train, valid, test: NULL -> DATADIR/nbody_<split>.h5 */
+  eqg_nbt_cli d;           /* data, frames, batch, lr, evaluation, threads */
   const char *out, *checkpoint;   /* NULL -> nbody_<model>.h5, nbody_<model>.ckpt.h5 */
-  char path[3][EQG_NBT_PATH_MAX], out_buf[256], ckpt_buf[256];
+  char out_buf[256], ckpt_buf[256];
 } options;
 
 static void usage(FILE *f)
@@ -118,47 +115,36 @@ static const char PROG[] = "nbody";
 /* Returns -1 to continue, else an exit code (0 after --help, 2 on a bad option). */
 static int parse_options(int argc, char *argv[], options *o)
 {
-  enum { O_SEED = 256, O_MODEL, O_DATADIR, O_TRAIN_FILE, O_VALID_FILE, O_TEST_FILE,
-         O_N_TRAIN, O_N_VALID, O_N_TEST, O_IN_FRAME, O_OUT_FRAME, O_EPOCHS, O_LR, O_BATCH,
-         O_EVAL_EVERY, O_CHECKPOINT, O_CKPT_EVERY, O_RESUME, O_STOP_AFTER, O_THREADS,
-         O_QUICK, O_OUT };
+  enum { O_SEED = 256, O_MODEL, O_N_TRAIN, O_EPOCHS, O_CHECKPOINT, O_CKPT_EVERY, O_RESUME,
+         O_STOP_AFTER, O_QUICK, O_OUT };
   static const struct option longopts[] = {
     { "help", no_argument, NULL, 'h' },
     { "seed", required_argument, NULL, O_SEED },
     { "model", required_argument, NULL, O_MODEL },
-    { "datadir", required_argument, NULL, O_DATADIR },
-    { "train-file", required_argument, NULL, O_TRAIN_FILE },
-    { "valid-file", required_argument, NULL, O_VALID_FILE },
-    { "test-file", required_argument, NULL, O_TEST_FILE },
     { "n-train", required_argument, NULL, O_N_TRAIN },
-    { "n-valid", required_argument, NULL, O_N_VALID },
-    { "n-test", required_argument, NULL, O_N_TEST },
-    { "input-frame", required_argument, NULL, O_IN_FRAME },
-    { "target-frame", required_argument, NULL, O_OUT_FRAME },
     { "epochs", required_argument, NULL, O_EPOCHS },
-    { "lr", required_argument, NULL, O_LR },
-    { "batch", required_argument, NULL, O_BATCH },
-    { "eval-every", required_argument, NULL, O_EVAL_EVERY },
     { "checkpoint", required_argument, NULL, O_CHECKPOINT },
     { "checkpoint-every", required_argument, NULL, O_CKPT_EVERY },
     { "resume", no_argument, NULL, O_RESUME },
     { "stop-after", required_argument, NULL, O_STOP_AFTER },
-    { "threads", required_argument, NULL, O_THREADS },
     { "quick", no_argument, NULL, O_QUICK },
     { "out", required_argument, NULL, O_OUT },
+    EQG_NBT_CLI_LONGOPTS,
     { NULL, 0, NULL, 0 }
   };
-  *o = (options){ .seed = 1, .model = EQG_NBT_EGNN, .n_train = 3000, .n_valid = 2000,
-                  .n_test = 2000, .epochs = 10000, .batch = 100, .eval_every = 5,
-                  .checkpoint_every = 50, .input_frame = -1, .target_frame = -1,
-                  .threads = 1, .lr = -1, .datadir = "." };
-  bool set_train = false, set_valid = false, set_test = false, set_epochs = false,
-       set_batch = false, set_eval = false, set_ckpt_every = false;
+  *o = (options){ .seed = 1, .model = EQG_NBT_EGNN, .n_train = 3000, .epochs = 10000,
+                  .checkpoint_every = 50 };
+  eqg_nbt_cli_defaults(&o->d);
+  bool set_train = false, set_epochs = false, set_ckpt_every = false;
   opterr = 0;
   for (;;) {
     int c = getopt_long(argc, argv, ":h", longopts, NULL);
     if (c == -1) break;
     eqg_status st = EQG_OK;
+    if (eqg_nbt_cli_parse(&o->d, c, optarg, &st)) {
+      if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
+      continue;
+    }
     switch (c) {
     case 'h': usage(stdout); return 0;
     case O_SEED: st = eqg_cli_parse_ulong("--seed", optarg, 0, 4294967295UL, &o->seed); break;
@@ -166,44 +152,13 @@ static int parse_options(int argc, char *argv[], options *o)
       st = eqg_nbt_model_find(optarg, &o->model);
       if (st != EQG_OK) st = eqg_error_prefix(st, "--model: ");
       break;
-    case O_DATADIR: o->datadir = optarg; break;
-    case O_TRAIN_FILE: o->file[0] = optarg; break;
-    case O_VALID_FILE: o->file[1] = optarg; break;
-    case O_TEST_FILE: o->file[2] = optarg; break;
     case O_N_TRAIN:
       st = eqg_cli_parse_long("--n-train", optarg, 1, 100000000, &o->n_train);
       set_train = true;
       break;
-    case O_N_VALID:
-      st = eqg_cli_parse_long("--n-valid", optarg, 1, 100000000, &o->n_valid);
-      set_valid = true;
-      break;
-    case O_N_TEST:
-      st = eqg_cli_parse_long("--n-test", optarg, 1, 100000000, &o->n_test);
-      set_test = true;
-      break;
-    case O_IN_FRAME:
-      st = eqg_cli_parse_long("--input-frame", optarg, 0, 100000000, &o->input_frame);
-      break;
-    case O_OUT_FRAME:
-      st = eqg_cli_parse_long("--target-frame", optarg, 0, 100000000, &o->target_frame);
-      break;
     case O_EPOCHS:
       st = eqg_cli_parse_long("--epochs", optarg, 1, 100000000, &o->epochs);
       set_epochs = true;
-      break;
-    case O_LR:
-      st = eqg_cli_parse_double("--lr", optarg, 0, 1, &o->lr);
-      if (st == EQG_OK && !(o->lr > 0))
-        st = eqg_error_set(EQG_EINVAL, "--lr: %s must be positive", optarg);
-      break;
-    case O_BATCH:
-      st = eqg_cli_parse_long("--batch", optarg, 1, 100000000, &o->batch);
-      set_batch = true;
-      break;
-    case O_EVAL_EVERY:
-      st = eqg_cli_parse_long("--eval-every", optarg, 1, 100000000, &o->eval_every);
-      set_eval = true;
       break;
     case O_CHECKPOINT: o->checkpoint = optarg; break;
     case O_CKPT_EVERY:
@@ -214,7 +169,6 @@ static int parse_options(int argc, char *argv[], options *o)
     case O_STOP_AFTER:
       st = eqg_cli_parse_long("--stop-after", optarg, 1, 100000000, &o->stop_after);
       break;
-    case O_THREADS: st = eqg_cli_parse_long("--threads", optarg, 1, 1024, &o->threads); break;
     case O_QUICK: o->quick = true; break;
     case O_OUT: o->out = optarg; break;
     default: return eqg_cli_getopt_error(PROG, c, argv);   /* ':' or '?' */
@@ -224,19 +178,15 @@ static int parse_options(int argc, char *argv[], options *o)
   if (eqg_cli_check_no_operands(PROG, argc, argv)) return 2;
   if (o->quick) {
     if (!set_train) o->n_train = QUICK_TRAIN;
-    if (!set_valid) o->n_valid = QUICK_EVAL;
-    if (!set_test) o->n_test = QUICK_EVAL;
     if (!set_epochs) o->epochs = QUICK_EPOCHS;
-    if (!set_batch) o->batch = QUICK_BATCH;
-    if (!set_eval) o->eval_every = 1;
     if (!set_ckpt_every) o->checkpoint_every = 1;
   }
-  if (o->batch > o->n_train)
-    return eqg_cli_usage_error(PROG, "--batch: %ld is larger than the training set (--n-train "
-                               "%ld)", o->batch, o->n_train);
-  if (o->lr < 0) o->lr = eqg_nbt_default_lr(o->model);
-  if (eqg_nbt_data_paths(o->path, o->datadir, o->file) != EQG_OK)
+  if (eqg_nbt_cli_finish(&o->d, o->quick, QUICK_EVAL, QUICK_BATCH) != EQG_OK)
     return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
+  if (o->d.batch > o->n_train)
+    return eqg_cli_usage_error(PROG, "--batch: %ld is larger than the training set (--n-train "
+                               "%ld)", o->d.batch, o->n_train);
+  if (o->d.lr < 0) o->d.lr = eqg_nbt_default_lr(o->model);
   const char *name = eqg_nbt_model_name(o->model);
   if (!o->out) {
     snprintf(o->out_buf, sizeof o->out_buf, "nbody_%s.h5", name);
@@ -305,21 +255,15 @@ static eqg_status write_results(const run_ctx *x, const eqg_nbt_result *r, bool 
       (st = eqg_h5_write_attr_double(f, "train_seconds", r->train_seconds)) ||
       (st = eqg_h5_write_attr_double(f, "seconds_per_epoch", s_per_epoch)) ||
       (st = eqg_h5_write_attr_string(f, "optimizer", "adam")) ||
-      (st = eqg_h5_write_attr_double(f, "lr", o->lr)) ||
+      (st = eqg_h5_write_attr_double(f, "lr", o->d.lr)) ||
       (st = eqg_h5_write_attr_double(f, "weight_decay", 1e-12)) ||
-      (st = eqg_h5_write_attr_long(f, "batch", o->batch)) ||
-      (st = eqg_h5_write_attr_long(f, "eval_every", o->eval_every)) ||
+      (st = eqg_h5_write_attr_long(f, "batch", o->d.batch)) ||
       (st = eqg_h5_write_attr_ulong(f, "n_train", (unsigned long)x->n[0])) ||
       (st = eqg_h5_write_attr_ulong(f, "n_valid", (unsigned long)x->n[1])) ||
       (st = eqg_h5_write_attr_ulong(f, "n_test", (unsigned long)x->n[2])) ||
       (st = eqg_h5_write_attr_ulong(f, "n_particles", (unsigned long)x->train->n_particles)) ||
-      (st = eqg_h5_write_attr_long(f, "input_frame", o->input_frame)) ||
-      (st = eqg_h5_write_attr_long(f, "target_frame", o->target_frame)) ||
-      (st = eqg_h5_write_attr_string(f, "train_file", o->path[0])) ||
-      (st = eqg_h5_write_attr_string(f, "valid_file", o->path[1])) ||
-      (st = eqg_h5_write_attr_string(f, "test_file", o->path[2])) ||
       (st = eqg_h5_write_attr_string(f, "checkpoint", o->checkpoint)) ||
-      (st = eqg_h5_write_attr_long(f, "threads", o->threads)) ||
+      (st = eqg_nbt_cli_write_attrs(f, &o->d)) ||
       (st = eqg_h5_write_attr_string(f, "params_digest", complete ? digest : "")))
     goto fail;
   if (r->n_evals &&
@@ -347,7 +291,7 @@ int main(int argc, char *argv[])
   options o;
   int rc = parse_options(argc, argv, &o);
   if (rc >= 0) return rc;
-  eqg_status st = eqg_cli_set_threads(o.threads);
+  eqg_status st = eqg_cli_set_threads(o.d.threads);
   if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
 
   rc = 1;
@@ -365,10 +309,10 @@ int main(int argc, char *argv[])
   }
   if ((st = eqg_cli_provenance_init(&pv, argc, argv, o.seed)) != EQG_OK) goto fail;
 
-  const long n_req[3] = { o.n_train, o.n_valid, o.n_test };
+  const long n_req[3] = { o.n_train, o.d.n_valid, o.d.n_test };
   for (int k = 0; k < 3; k++)
-    if ((st = eqg_nbt_split_load(&split[k], o.path[k], (size_t)n_req[k], o.quick,
-                                 &o.input_frame, &o.target_frame)) != EQG_OK) {
+    if ((st = eqg_nbt_split_load(&split[k], o.d.path[k], (size_t)n_req[k], o.quick,
+                                 &o.d.input_frame, &o.d.target_frame)) != EQG_OK) {
       eqg_error_prefix(st, "%s data: ", eqg_nbt_split_name[k]);
       goto fail;
     }
@@ -385,25 +329,25 @@ int main(int argc, char *argv[])
   printf("nbody: %s, %zu parameter%s (%s)\n", eqg_nbt_model_name(o.model), n_params,
          n_params == 1 ? "" : "s", describe);
   printf("data   train %zu (%s), valid %zu, test %zu; %zu particles; frame %ld -> %ld "
-         "(steps %zu -> %zu)\n", split[0].n, o.path[0], split[1].n, split[2].n,
-         split[0].n_particles, o.input_frame, o.target_frame, ((size_t)o.input_frame + 1) * sf,
-         ((size_t)o.target_frame + 1) * sf);
+         "(steps %zu -> %zu)\n", split[0].n, o.d.path[0], split[1].n, split[2].n,
+         split[0].n_particles, o.d.input_frame, o.d.target_frame, ((size_t)o.d.input_frame + 1) * sf,
+         ((size_t)o.d.target_frame + 1) * sf);
   printf("train  adam lr %g, weight decay 1e-12, batch %ld (%zu steps/epoch, last dropped), "
-         "%ld epochs, eval every %ld, seed %lu, %ld thread%s\n", o.lr, o.batch,
-         split[0].n / (size_t)o.batch, o.epochs, o.eval_every, o.seed, o.threads,
-         o.threads == 1 ? "" : "s");
+         "%ld epochs, eval every %ld, seed %lu, %ld thread%s\n", o.d.lr, o.d.batch,
+         split[0].n / (size_t)o.d.batch, o.epochs, o.d.eval_every, o.seed, o.d.threads,
+         o.d.threads == 1 ? "" : "s");
   printf("files  checkpoint %s (every %ld epochs)%s; results %s, %s\n\n", o.checkpoint,
          o.checkpoint_every, o.resume ? ", resuming" : "", o.out, csv);
   fflush(stdout);
 
   eqg_nbt_config cfg = eqg_nbt_config_default(o.model);
   cfg.seed = o.seed;
-  cfg.lr = o.lr;
-  cfg.batch = (size_t)o.batch;
+  cfg.lr = o.d.lr;
+  cfg.batch = (size_t)o.d.batch;
   cfg.epochs = o.epochs;
-  cfg.eval_every = o.eval_every;
-  cfg.input_frame = o.input_frame;
-  cfg.target_frame = o.target_frame;
+  cfg.eval_every = o.d.eval_every;
+  cfg.input_frame = o.d.input_frame;
+  cfg.target_frame = o.d.target_frame;
   cfg.checkpoint = o.checkpoint;
   cfg.checkpoint_every = o.checkpoint_every;
   cfg.resume = o.resume;

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eqg_nbody_train.h"
+#include "eqg_nbody_cli.h"
 
 enum {
   MAX_SIZES = 64, MAX_SEEDS = 1000,
@@ -37,14 +37,14 @@ static const long quick_sizes[] = { 10, 20 };
 
 typedef struct options {
   unsigned long seed;
-  long n_seeds, n_valid, n_test, batch, eval_every, input_frame, target_frame, threads;
-  double lr, epoch_scale;           /* lr < 0: per model */
+  long n_seeds;
+  double epoch_scale;
   bool quick, resume;
   size_t n_models, n_sizes, n_epochs;
   eqg_nbt_model_kind models[EQG_NBT_MODEL_COUNT];
   long sizes[MAX_SIZES], epochs[MAX_SIZES];   /* n_epochs = 0, 1 or n_sizes */
-  const char *datadir, *file[3], *out;
-  char path[3][EQG_NBT_PATH_MAX];
+  eqg_nbt_cli d;           /* data, frames, batch, lr (< 0: per model), evaluation, threads */
+  const char *out;
 } options;
 
 static void usage(FILE *f)
@@ -158,9 +158,8 @@ static eqg_status parse_models(const char *s, options *o)
 /* Returns -1 to continue, else an exit code (0 after --help, 2 on a bad option). */
 static int parse_options(int argc, char *argv[], options *o)
 {
-  enum { O_MODELS = 256, O_SIZES, O_EPOCHS, O_SCALE, O_SEEDS, O_SEED, O_DATADIR,
-         O_TRAIN_FILE, O_VALID_FILE, O_TEST_FILE, O_N_VALID, O_N_TEST, O_IN_FRAME,
-         O_OUT_FRAME, O_BATCH, O_LR, O_EVAL_EVERY, O_THREADS, O_RESUME, O_QUICK, O_OUT };
+  enum { O_MODELS = 256, O_SIZES, O_EPOCHS, O_SCALE, O_SEEDS, O_SEED, O_RESUME, O_QUICK,
+         O_OUT };
   static const struct option longopts[] = {
     { "help", no_argument, NULL, 'h' },
     { "models", required_argument, NULL, O_MODELS },
@@ -169,35 +168,26 @@ static int parse_options(int argc, char *argv[], options *o)
     { "epoch-scale", required_argument, NULL, O_SCALE },
     { "seeds", required_argument, NULL, O_SEEDS },
     { "seed", required_argument, NULL, O_SEED },
-    { "datadir", required_argument, NULL, O_DATADIR },
-    { "train-file", required_argument, NULL, O_TRAIN_FILE },
-    { "valid-file", required_argument, NULL, O_VALID_FILE },
-    { "test-file", required_argument, NULL, O_TEST_FILE },
-    { "n-valid", required_argument, NULL, O_N_VALID },
-    { "n-test", required_argument, NULL, O_N_TEST },
-    { "input-frame", required_argument, NULL, O_IN_FRAME },
-    { "target-frame", required_argument, NULL, O_OUT_FRAME },
-    { "batch", required_argument, NULL, O_BATCH },
-    { "lr", required_argument, NULL, O_LR },
-    { "eval-every", required_argument, NULL, O_EVAL_EVERY },
-    { "threads", required_argument, NULL, O_THREADS },
     { "resume", no_argument, NULL, O_RESUME },
     { "quick", no_argument, NULL, O_QUICK },
     { "out", required_argument, NULL, O_OUT },
+    EQG_NBT_CLI_LONGOPTS,
     { NULL, 0, NULL, 0 }
   };
-  *o = (options){ .seed = 1, .n_seeds = 3, .n_valid = 2000, .n_test = 2000, .batch = 100,
-                  .eval_every = 5, .input_frame = -1, .target_frame = -1, .threads = 1,
-                  .lr = -1, .epoch_scale = 1, .datadir = ".", .out = "nbody_sweep.h5",
+  *o = (options){ .seed = 1, .n_seeds = 3, .epoch_scale = 1, .out = "nbody_sweep.h5",
                   .n_models = 4,
                   .models = { EQG_NBT_EGNN, EQG_NBT_GNN, EQG_NBT_RF, EQG_NBT_LINEAR } };
-  bool set_seeds = false, set_valid = false, set_test = false, set_batch = false,
-       set_eval = false, set_scale = false;
+  eqg_nbt_cli_defaults(&o->d);
+  bool set_seeds = false, set_scale = false;
   opterr = 0;
   for (;;) {
     int c = getopt_long(argc, argv, ":h", longopts, NULL);
     if (c == -1) break;
     eqg_status st = EQG_OK;
+    if (eqg_nbt_cli_parse(&o->d, c, optarg, &st)) {
+      if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
+      continue;
+    }
     switch (c) {
     case 'h': usage(stdout); return 0;
     case O_MODELS: st = parse_models(optarg, o); break;
@@ -219,38 +209,6 @@ static int parse_options(int argc, char *argv[], options *o)
       set_seeds = true;
       break;
     case O_SEED: st = eqg_cli_parse_ulong("--seed", optarg, 0, 4294967295UL, &o->seed); break;
-    case O_DATADIR: o->datadir = optarg; break;
-    case O_TRAIN_FILE: o->file[0] = optarg; break;
-    case O_VALID_FILE: o->file[1] = optarg; break;
-    case O_TEST_FILE: o->file[2] = optarg; break;
-    case O_N_VALID:
-      st = eqg_cli_parse_long("--n-valid", optarg, 1, 100000000, &o->n_valid);
-      set_valid = true;
-      break;
-    case O_N_TEST:
-      st = eqg_cli_parse_long("--n-test", optarg, 1, 100000000, &o->n_test);
-      set_test = true;
-      break;
-    case O_IN_FRAME:
-      st = eqg_cli_parse_long("--input-frame", optarg, 0, 100000000, &o->input_frame);
-      break;
-    case O_OUT_FRAME:
-      st = eqg_cli_parse_long("--target-frame", optarg, 0, 100000000, &o->target_frame);
-      break;
-    case O_BATCH:
-      st = eqg_cli_parse_long("--batch", optarg, 1, 100000000, &o->batch);
-      set_batch = true;
-      break;
-    case O_LR:
-      st = eqg_cli_parse_double("--lr", optarg, 0, 1, &o->lr);
-      if (st == EQG_OK && !(o->lr > 0))
-        st = eqg_error_set(EQG_EINVAL, "--lr: %s must be positive", optarg);
-      break;
-    case O_EVAL_EVERY:
-      st = eqg_cli_parse_long("--eval-every", optarg, 1, 100000000, &o->eval_every);
-      set_eval = true;
-      break;
-    case O_THREADS: st = eqg_cli_parse_long("--threads", optarg, 1, 1024, &o->threads); break;
     case O_RESUME: o->resume = true; break;
     case O_QUICK: o->quick = true; break;
     case O_OUT: o->out = optarg; break;
@@ -269,11 +227,9 @@ static int parse_options(int argc, char *argv[], options *o)
       o->epochs[0] = QUICK_EPOCHS;
     }
     if (!set_seeds) o->n_seeds = QUICK_SEEDS;
-    if (!set_valid) o->n_valid = QUICK_EVAL;
-    if (!set_test) o->n_test = QUICK_EVAL;
-    if (!set_batch) o->batch = QUICK_BATCH;
-    if (!set_eval) o->eval_every = 1;
   }
+  if (eqg_nbt_cli_finish(&o->d, o->quick, QUICK_EVAL, QUICK_BATCH) != EQG_OK)
+    return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
   for (size_t i = 0; i < o->n_sizes; i++)
     for (size_t j = 0; j < i; j++)
       if (o->sizes[i] == o->sizes[j])
@@ -287,8 +243,6 @@ static int parse_options(int argc, char *argv[], options *o)
   if ((unsigned long)o->n_seeds - 1 > 4294967295UL - o->seed)
     return eqg_cli_usage_error(PROG, "--seed + --seeds - 1 exceeds 4294967295");
   if (!*o->out) return eqg_cli_usage_error(PROG, "--out: empty file name");
-  if (eqg_nbt_data_paths(o->path, o->datadir, o->file) != EQG_OK)
-    return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
   return -1;
 }
 
@@ -475,15 +429,9 @@ static eqg_status write_results(const sweep *s)
       (st = eqg_h5_write_attr_string(f, "sizes", sizes)) ||
       (st = eqg_h5_write_attr_long(f, "n_seeds", o->n_seeds)) ||
       (st = eqg_h5_write_attr_ulong(f, "n_runs", (unsigned long)s->n_rows)) ||
-      (st = eqg_h5_write_attr_long(f, "eval_every", o->eval_every)) ||
-      (st = eqg_h5_write_attr_long(f, "input_frame", o->input_frame)) ||
-      (st = eqg_h5_write_attr_long(f, "target_frame", o->target_frame)) ||
-      (st = eqg_h5_write_attr_long(f, "n_valid", o->n_valid)) ||
-      (st = eqg_h5_write_attr_long(f, "n_test", o->n_test)) ||
-      (st = eqg_h5_write_attr_string(f, "train_file", o->path[0])) ||
-      (st = eqg_h5_write_attr_string(f, "valid_file", o->path[1])) ||
-      (st = eqg_h5_write_attr_string(f, "test_file", o->path[2])) ||
-      (st = eqg_h5_write_attr_long(f, "threads", o->threads)))
+      (st = eqg_h5_write_attr_long(f, "n_valid", o->d.n_valid)) ||
+      (st = eqg_h5_write_attr_long(f, "n_test", o->d.n_test)) ||
+      (st = eqg_nbt_cli_write_attrs(f, &o->d)))
     goto fail;
   for (int k = 0; k < COL_COUNT && s->n_rows; k++) {
     for (size_t i = 0; i < s->n_rows; i++) col[i] = row_get(&s->rows[i], k);
@@ -543,7 +491,7 @@ static eqg_status restore_rows(sweep *s, const long *epochs_of, const long *batc
     bool keep = false;
     for (size_t si = 0; si < o->n_sizes && !keep; si++)
       for (size_t mi = 0; mi < o->n_models && !keep; mi++) {
-        const double lr = o->lr > 0 ? o->lr : eqg_nbt_default_lr(o->models[mi]);
+        const double lr = o->d.lr > 0 ? o->d.lr : eqg_nbt_default_lr(o->models[mi]);
         keep = r.model == (int)o->models[mi] && r.size == o->sizes[si] &&
                r.epochs == epochs_of[si] && r.batch == batch_of[si] && r.lr == lr &&
                r.seed >= o->seed && r.seed - o->seed < (unsigned long)o->n_seeds;
@@ -597,7 +545,7 @@ int main(int argc, char *argv[])
   options o;
   int rc = parse_options(argc, argv, &o);
   if (rc >= 0) return rc;
-  eqg_status st = eqg_cli_set_threads(o.threads);
+  eqg_status st = eqg_cli_set_threads(o.d.threads);
   if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
 
   rc = 1;
@@ -618,10 +566,10 @@ int main(int argc, char *argv[])
   /* Training data: the largest size asked for, or the whole file. */
   long max_size = 0;
   for (size_t i = 0; i < o.n_sizes; i++) max_size = o.sizes[i] > max_size ? o.sizes[i] : max_size;
-  const long n_req[3] = { max_size, o.n_valid, o.n_test };
+  const long n_req[3] = { max_size, o.d.n_valid, o.d.n_test };
   for (int k = 0; k < 3; k++)
-    if ((st = eqg_nbt_split_load(&split[k], o.path[k], (size_t)n_req[k], o.quick,
-                                 &o.input_frame, &o.target_frame)) != EQG_OK) {
+    if ((st = eqg_nbt_split_load(&split[k], o.d.path[k], (size_t)n_req[k], o.quick,
+                                 &o.d.input_frame, &o.d.target_frame)) != EQG_OK) {
       eqg_error_prefix(st, "%s data: ", eqg_nbt_split_name[k]);
       goto fail;
     }
@@ -630,7 +578,7 @@ int main(int argc, char *argv[])
       if ((size_t)paper_sizes[i] <= split[0].n) o.sizes[o.n_sizes++] = paper_sizes[i];
     if (!o.n_sizes) {
       eqg_error_set(EQG_EINVAL, "the training file '%s' holds %zu trajectories, fewer than "
-                    "the smallest default size 100 (give --sizes)", o.path[0], split[0].n);
+                    "the smallest default size 100 (give --sizes)", o.d.path[0], split[0].n);
       goto fail;
     }
   }
@@ -638,7 +586,7 @@ int main(int argc, char *argv[])
   for (size_t i = 0; i < o.n_sizes; i++) {
     epochs_of[i] = o.n_epochs == 0 ? default_epochs(o.sizes[i], o.epoch_scale)
                    : o.epochs[o.n_epochs == 1 ? 0 : i];
-    batch_of[i] = o.batch < o.sizes[i] ? o.batch : o.sizes[i];
+    batch_of[i] = o.d.batch < o.sizes[i] ? o.d.batch : o.sizes[i];
   }
   if (o.resume && (st = restore_rows(&s, epochs_of, batch_of)) != EQG_OK) goto fail;
 
@@ -646,8 +594,8 @@ int main(int argc, char *argv[])
   printf("nbody_sweep: %zu models x %zu sizes x %ld seeds = %zu runs\n", o.n_models,
          o.n_sizes, o.n_seeds, n_runs);
   if (o.resume) printf("resume: %zu runs restored from %s\n", s.n_rows, o.out);
-  printf("data   train %s (%zu), valid %zu, test %zu; frame %ld -> %ld\n", o.path[0],
-         split[0].n, split[1].n, split[2].n, o.input_frame, o.target_frame);
+  printf("data   train %s (%zu), valid %zu, test %zu; frame %ld -> %ld\n", o.d.path[0],
+         split[0].n, split[1].n, split[2].n, o.d.input_frame, o.d.target_frame);
   printf("sizes  ");
   for (size_t i = 0; i < o.n_sizes; i++)
     printf("%s%ld (%ld epochs)", i ? ", " : "", o.sizes[i], epochs_of[i]);
@@ -668,13 +616,13 @@ int main(int argc, char *argv[])
                  eqg_nbt_model_name(model), o.sizes[si], seed);
         eqg_nbt_config cfg = eqg_nbt_config_default(model);
         cfg.seed = seed;
-        if (o.lr > 0) cfg.lr = o.lr;
+        if (o.d.lr > 0) cfg.lr = o.d.lr;
         cfg.batch = (size_t)batch_of[si];
         cfg.epochs = epochs_of[si];
-        cfg.eval_every = o.eval_every;
+        cfg.eval_every = o.d.eval_every;
         cfg.test_every_eval = false;
-        cfg.input_frame = o.input_frame;
-        cfg.target_frame = o.target_frame;
+        cfg.input_frame = o.d.input_frame;
+        cfg.target_frame = o.d.target_frame;
         cfg.program = pv.program;
         cfg.label = label;
         const eqg_nbt_split head = eqg_nbt_split_head(&split[0], (size_t)o.sizes[si]);

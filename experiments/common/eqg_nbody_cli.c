@@ -1,0 +1,80 @@
+/* eqg_nbody_cli.c: options shared by nbody and nbody_sweep (eqg_nbody_cli.h). */
+#include "eqg_nbody_cli.h"
+
+#include "eqg_cli.h"
+#include "nn/eqg_h5.h"
+
+enum { MAX_COUNT = 100000000 };
+
+void eqg_nbt_cli_defaults(eqg_nbt_cli *cli)
+{
+  *cli = (eqg_nbt_cli){ .datadir = ".", .n_valid = 2000, .n_test = 2000, .input_frame = -1,
+                        .target_frame = -1, .batch = 100, .eval_every = 5, .threads = 1,
+                        .lr = -1 };
+}
+
+bool eqg_nbt_cli_parse(eqg_nbt_cli *cli, int c, const char *arg, eqg_status *st)
+{
+  *st = EQG_OK;
+  switch (c) {
+  case EQG_NBT_OPT_DATADIR: cli->datadir = arg; break;
+  case EQG_NBT_OPT_TRAIN_FILE: cli->file[0] = arg; break;
+  case EQG_NBT_OPT_VALID_FILE: cli->file[1] = arg; break;
+  case EQG_NBT_OPT_TEST_FILE: cli->file[2] = arg; break;
+  case EQG_NBT_OPT_N_VALID:
+    *st = eqg_cli_parse_long("--n-valid", arg, 1, MAX_COUNT, &cli->n_valid);
+    cli->set_valid = true;
+    break;
+  case EQG_NBT_OPT_N_TEST:
+    *st = eqg_cli_parse_long("--n-test", arg, 1, MAX_COUNT, &cli->n_test);
+    cli->set_test = true;
+    break;
+  case EQG_NBT_OPT_IN_FRAME:
+    *st = eqg_cli_parse_long("--input-frame", arg, 0, MAX_COUNT, &cli->input_frame);
+    break;
+  case EQG_NBT_OPT_OUT_FRAME:
+    *st = eqg_cli_parse_long("--target-frame", arg, 0, MAX_COUNT, &cli->target_frame);
+    break;
+  case EQG_NBT_OPT_BATCH:
+    *st = eqg_cli_parse_long("--batch", arg, 1, MAX_COUNT, &cli->batch);
+    cli->set_batch = true;
+    break;
+  case EQG_NBT_OPT_LR:
+    *st = eqg_cli_parse_double("--lr", arg, 0, 1, &cli->lr);
+    if (*st == EQG_OK && !(cli->lr > 0))
+      *st = eqg_error_set(EQG_EINVAL, "--lr: %s must be positive", arg);
+    break;
+  case EQG_NBT_OPT_EVAL_EVERY:
+    *st = eqg_cli_parse_long("--eval-every", arg, 1, MAX_COUNT, &cli->eval_every);
+    cli->set_eval = true;
+    break;
+  case EQG_NBT_OPT_THREADS: *st = eqg_cli_parse_long("--threads", arg, 1, 1024, &cli->threads); break;
+  default: return false;
+  }
+  return true;
+}
+
+eqg_status eqg_nbt_cli_finish(eqg_nbt_cli *cli, bool quick, long quick_eval, long quick_batch)
+{
+  if (quick) {
+    if (!cli->set_valid) cli->n_valid = quick_eval;
+    if (!cli->set_test) cli->n_test = quick_eval;
+    if (!cli->set_batch) cli->batch = quick_batch;
+    if (!cli->set_eval) cli->eval_every = 1;
+  }
+  return eqg_nbt_data_paths(cli->path, cli->datadir, cli->file);
+}
+
+eqg_status eqg_nbt_cli_write_attrs(hid_t file, const eqg_nbt_cli *cli)
+{
+  eqg_status st;
+  if ((st = eqg_h5_write_attr_long(file, "eval_every", cli->eval_every)) ||
+      (st = eqg_h5_write_attr_long(file, "input_frame", cli->input_frame)) ||
+      (st = eqg_h5_write_attr_long(file, "target_frame", cli->target_frame)) ||
+      (st = eqg_h5_write_attr_string(file, "train_file", cli->path[0])) ||
+      (st = eqg_h5_write_attr_string(file, "valid_file", cli->path[1])) ||
+      (st = eqg_h5_write_attr_string(file, "test_file", cli->path[2])) ||
+      (st = eqg_h5_write_attr_long(file, "threads", cli->threads)))
+    return st;
+  return EQG_OK;
+}
