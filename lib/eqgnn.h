@@ -24,6 +24,8 @@
 #include "layers/eqg_layer.h"
 #include "models/eqg_model.h"
 #include "data/eqg_nbody.h"
+#include "data/eqg_jets.h"
 #include "probe/eqg_probe.h"
+#include "probe/eqg_discover.h"
 #include "metrics/eqg_metrics.h"
 #endif

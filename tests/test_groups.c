@@ -1,7 +1,8 @@
 /* test_groups.c: symmetry groups -- registry and parameters, determinism,
  * Haar uniformity of SO(3) (KS tests that a non-Haar sampler fails), O(3)
  * parity, Lorentz identities up to rapidity 9, boost algebra, Lie-algebra
- * commutators, exp(generator) = sampled element, invariant metrics, and the
+ * commutators, exp(generator) = sampled element, eqg_matrix_exp against a
+ * long-double reference, invariant metrics, and the
  * affine action (translations move positions, not displacements). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -846,6 +847,103 @@ static void test_translation_action(void **state)
   eqg_group_free(g);
 }
 
+/* eqg_matrix_exp against the long-double expm above: rotations theta n.L
+ * (|theta| <= pi) and mixed so(1,3) elements theta n.J + eta m.K (|eta| <= 3),
+ * random (d, d) matrices, d = 1..5, with entries N(0, s^2), s = 1e-3 .. 2
+ * (0 to 7 squarings), a block-diagonal d = 8 matrix (exp acts per block,
+ * zero blocks stay exactly zero), exp(A) exp(-A) = I, exact and aliased cases
+ * and bad inputs.  Errors relative to max |exp(A)_ij|. */
+static void test_matrix_exp(void **state)
+{
+  (void)state;
+  gsl_rng *r = rng_new(SEED + 7);
+  eqg_real L3[27], L4[96], A[64], E[64], R[64], Ei[64], P[64];
+  eqg_real worst_gen = 0, worst_rand = 0, worst_inv = 0;
+  eqg_rotation_generators(L3);
+  eqg_lorentz_generators(L4);
+  for (int k = 0; k < 200; k++) {
+    eqg_real n[3], m[3];
+    gsl_ran_dir_3d(r, &n[0], &n[1], &n[2]);
+    gsl_ran_dir_3d(r, &m[0], &m[1], &m[2]);
+    const eqg_real th = M_PI * (2 * gsl_rng_uniform(r) - 1), eta = 6 * gsl_rng_uniform(r) - 3;
+    for (int i = 0; i < 9; i++) A[i] = th * (n[0] * L3[i] + n[1] * L3[9 + i] + n[2] * L3[18 + i]);
+    assert_int_equal(eqg_matrix_exp(E, A, 3), EQG_OK);
+    expm(R, A, 3);
+    worst_gen = fmax(worst_gen, max_abs_diff(E, R, 9) / max_abs(R, 9));
+    for (int i = 0; i < 16; i++)
+      A[i] = th * (n[0] * L4[i] + n[1] * L4[16 + i] + n[2] * L4[32 + i]) +
+             eta * (m[0] * L4[48 + i] + m[1] * L4[64 + i] + m[2] * L4[80 + i]);
+    assert_int_equal(eqg_matrix_exp(E, A, 4), EQG_OK);
+    expm(R, A, 4);
+    worst_gen = fmax(worst_gen, max_abs_diff(E, R, 16) / max_abs(R, 16));
+  }
+  for (int k = 0; k < 500; k++) {
+    const size_t d = 1 + (size_t)k % 5;
+    const eqg_real s = 1e-3 * pow(2000, gsl_rng_uniform(r));
+    for (size_t i = 0; i < d * d; i++) A[i] = gsl_ran_gaussian(r, s);
+    assert_int_equal(eqg_matrix_exp(E, A, d), EQG_OK);
+    expm(R, A, d);
+    worst_rand = fmax(worst_rand, max_abs_diff(E, R, d * d) / max_abs(R, d * d));
+    for (size_t i = 0; i < d * d; i++) A[i] = -A[i];
+    assert_int_equal(eqg_matrix_exp(Ei, A, d), EQG_OK);
+    matmul(P, E, Ei, d);
+    for (size_t i = 0; i < d * d; i++) P[i] -= (eqg_real)(i % (d + 1) == 0);
+    worst_inv = fmax(worst_inv, max_abs(P, d * d) / (max_abs(E, d * d) * max_abs(Ei, d * d)));
+  }
+  print_message("matrix exp vs long double (relative to max |exp(A)|): generators %.2e "
+                "(%.0f eps), random %.2e (%.0f eps); max |exp(A) exp(-A) - I| / (max |exp(A)| "
+                "max |exp(-A)|) %.2e\n", worst_gen, worst_gen / DBL_EPSILON, worst_rand,
+                worst_rand / DBL_EPSILON, worst_inv);
+  assert_true(worst_gen <= 128 * DBL_EPSILON);
+  assert_true(worst_rand <= 256 * DBL_EPSILON);
+  assert_true(worst_inv <= 256 * DBL_EPSILON);
+
+  /* d = 8, block diagonal: the blocks are the 4 x 4 exponentials */
+  eqg_real B1[16], B2[16], R1[16], R2[16];
+  for (int i = 0; i < 16; i++) B1[i] = gsl_ran_gaussian(r, 0.7), B2[i] = gsl_ran_gaussian(r, 0.7);
+  memset(A, 0, sizeof A);
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 4; j++) A[i * 8 + j] = B1[i * 4 + j], A[(i + 4) * 8 + j + 4] = B2[i * 4 + j];
+  assert_int_equal(eqg_matrix_exp(E, A, 8), EQG_OK);
+  expm(R1, B1, 4);
+  expm(R2, B2, 4);
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 4; j++) {
+      assert_true(E[i * 8 + j + 4] == 0 && E[(i + 4) * 8 + j] == 0);
+      assert_true(fabs(E[i * 8 + j] - R1[i * 4 + j]) <= 128 * DBL_EPSILON * max_abs(R1, 16));
+      assert_true(fabs(E[(i + 4) * 8 + j + 4] - R2[i * 4 + j]) <= 128 * DBL_EPSILON * max_abs(R2, 16));
+    }
+
+  /* exp(0) = I exactly; E may alias A; d = 1 is the scalar exp */
+  memset(A, 0, sizeof A);
+  assert_int_equal(eqg_matrix_exp(E, A, 5), EQG_OK);
+  for (int i = 0; i < 25; i++) assert_true(E[i] == (i % 6 == 0));
+  for (int i = 0; i < 9; i++) A[i] = 0.8 * L3[9 + i];
+  assert_int_equal(eqg_matrix_exp(E, A, 3), EQG_OK);
+  assert_int_equal(eqg_matrix_exp(A, A, 3), EQG_OK);
+  assert_memory_equal(A, E, 9 * sizeof *A);
+  eqg_real worst_scalar = 0;
+  for (int k = -20; k <= 20; k++) {
+    const eqg_real a = 0.37 * k;
+    assert_int_equal(eqg_matrix_exp(E, &a, 1), EQG_OK);
+    worst_scalar = fmax(worst_scalar, fabs(E[0] - exp(a)) / exp(a));
+  }
+  print_message("matrix exp of a scalar |a| <= 7.4: relative error %.2e\n", worst_scalar);
+  assert_true(worst_scalar <= 64 * DBL_EPSILON);
+
+  /* bad inputs */
+  A[0] = 1;
+  assert_int_equal(eqg_matrix_exp(E, A, 0), EQG_EINVAL);
+  assert_int_equal(eqg_matrix_exp(E, A, EQG_MATRIX_EXP_MAX_D + 1), EQG_EINVAL);
+  assert_int_equal(eqg_matrix_exp(NULL, A, 2), EQG_EINVAL);
+  assert_int_equal(eqg_matrix_exp(E, NULL, 2), EQG_EINVAL);
+  A[3] = NAN;
+  assert_int_equal(eqg_matrix_exp(E, A, 2), EQG_ENONFINITE);
+  A[3] = -INFINITY;
+  assert_int_equal(eqg_matrix_exp(E, A, 2), EQG_ENONFINITE);
+  gsl_rng_free(r);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -862,6 +960,7 @@ int main(void)
     cmocka_unit_test(test_lorentz_commutators),
     cmocka_unit_test(test_generators_all_types),
     cmocka_unit_test(test_exp_generators),
+    cmocka_unit_test(test_matrix_exp),
     cmocka_unit_test(test_metric_preserved),
     cmocka_unit_test(test_translation_action),
   };

@@ -1,7 +1,9 @@
 /* test_models.c: models (embedding -> layers -> readout) for every registered
  * layer family.
  *
- *   - preset parameter counts (lorentznet, egnn_nbody, gnn_nbody, rf_nbody);
+ *   - preset parameter counts (lorentznet, egnn_nbody, gnn_nbody, rf_nbody, and
+ *     the top-tagging presets egnn_top, gnn_top, pfn_top, particlenet_top,
+ *     vecnet_top);
  *   - every family in eqg_layer_types, at every dimension it accepts (D = 3
  *     point clouds with velocities, D = 4 massive four-momenta), graph and node
  *     task: the model builds on a batch of graphs of 4, 1, 0 and 5 nodes (fully
@@ -160,6 +162,37 @@ static void test_preset_counts(void **state)
   const size_t rf_layer = (1 + A) * F + F + F + (F + F + F + 1);
   assert_int_equal(rf_layer, 513);
   assert_int_equal(preset_count("rf_nbody"), 4 * rf_layer);
+
+  /* Top-tagging presets (eqg_model.h), F = 64 unless noted, two node scalars,
+   * readout Lin(F -> F) act Lin(F -> 2): F^2 + F + 2F + 2 = 4,290 at F = 64.
+   * Geometric families embed the 2 scalars (3F), the others [scalars, p^mu] (7F). */
+  const size_t T = 64, readout = T * T + T + 2 * T + 2;
+  /* egnn_top: 4 EGNN layers (A = 0), the last without phi_x (4,224 fewer):
+   * (2T + 2) T + (T + 1) T + (2T + 1) T + (T + 1) T + (T + 1) T + T = 29,120 */
+  const size_t egnn_l = (2 * T + 2) * T + (T + 1) * T + (2 * T + 1) * T + 2 * (T + 1) * T + T;
+  assert_int_equal(egnn_l, 29120);
+  assert_int_equal(preset_count("egnn_top"),
+                   3 * T + 3 * egnn_l + (egnn_l - (T + 1) * T - T) + readout);   /* 116,738 */
+  /* gnn_top: 4 GCL layers, 4T^2 + 2T^2 + 4T = 24,832 each */
+  assert_int_equal(preset_count("gnn_top"), 7 * T + 4 * (6 * T * T + 4 * T) + readout);
+  assert_int_equal(preset_count("gnn_top"), 104066);
+  /* pfn_top: F = 128, 2 deepsets blocks 2F^2 + 2F, readout at F = 128 */
+  const size_t P = 128;
+  assert_int_equal(preset_count("pfn_top"),
+                   7 * P + 2 * (2 * P * P + 2 * P) + P * P + P + 2 * P + 2);   /* 83,714 */
+  /* particlenet_top: 3 EdgeConv blocks 5T^2 + 8T = 20,992 */
+  assert_int_equal(preset_count("particlenet_top"), 7 * T + 3 * (5 * T * T + 8 * T) + readout);
+  assert_int_equal(preset_count("particlenet_top"), 67714);
+  /* vecnet_top: 4 layers, C = 4 vector channels, 2 equivariant (C_e = 2, C_u = 2),
+   * D = 4, S = 2: 6T^2 + T (2 C_e + 2 C_u D + S + 4) + T C_e + (T + 1) C_u D = 26,888 */
+  assert_int_equal(preset_count("vecnet_top"),
+                   3 * T + 4 * (6 * T * T + T * (4 + 16 + 2 + 4) + 2 * T + (T + 1) * 8) +
+                   readout);
+  assert_int_equal(preset_count("vecnet_top"), 112034);
+  print_message("  top presets: egnn_top %zu, gnn_top %zu, pfn_top %zu, particlenet_top %zu, "
+                "vecnet_top %zu parameters (lorentznet 224072)\n", preset_count("egnn_top"),
+                preset_count("gnn_top"), preset_count("pfn_top"),
+                preset_count("particlenet_top"), preset_count("vecnet_top"));
 }
 
 /* ---- every family builds (at least one dimension) ---------------------------------- */
@@ -172,6 +205,8 @@ static const struct { const char *name; bool d3, d4; } known_dims[] = {
   { "egnn", true, true },    /* D = 4: rotations only */
   { "lgeb", false, true },   /* four-vectors only */
   { "vecnet", true, true },
+  { "deepsets", true, true },  /* coordinates as plain features */
+  { "edgeconv", true, true },  /* coordinates as plain features */
 };
 
 static void test_every_family_builds(void **state)

@@ -1,7 +1,8 @@
 /* test_probe.c: the generator probe -- exact so(3) and so(1,3) bases
  * (structure constants, zero closure residual, Killing forms, invariant
  * metrics), invariance under random changes of basis, non-closure of random
- * matrices, strict subspaces, rank-deficient sets, bad inputs, printing.
+ * matrices, strict subspaces, rank-deficient sets, bad inputs, printing, the
+ * named truth bases.
  * Each test prints its measured numbers. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -407,6 +408,37 @@ static void test_signature_and_print(void **state)
   assert_non_null(strstr(buf, "truth so13"));
 }
 
+/* eqg_probe_truth_basis: every named basis is the lib/groups one, wrong sides
+ * give EQG_ESHAPE, unknown names and NULL EQG_EINVAL. */
+static void test_truth_basis(void **state)
+{
+  (void)state;
+  eqg_real L3[27], L4[96], T[EQG_PROBE_MAX_TRUTH * 16];
+  const eqg_real Lz2[4] = { 0, -1, 1, 0 };
+  eqg_rotation_generators(L3);
+  eqg_lorentz_generators(L4);
+  const struct { const char *name; size_t d, k; const eqg_real *basis; } ok[] = {
+    { "so3", 3, 3, L3 }, { "so2", 3, 1, L3 + 18 }, { "so2", 2, 1, Lz2 },
+    { "so13", 4, 6, L4 }, { "boostz", 4, 1, L4 + 80 },
+  };
+  for (size_t c = 0; c < sizeof ok / sizeof *ok; c++) {
+    size_t k = 0;
+    assert_int_equal(eqg_probe_truth_basis(T, &k, ok[c].name, ok[c].d), EQG_OK);
+    assert_int_equal(k, ok[c].k);
+    assert_memory_equal(T, ok[c].basis, k * ok[c].d * ok[c].d * sizeof *T);
+  }
+  const struct { const char *name; size_t d; } shape[] = {
+    { "so3", 4 }, { "so13", 3 }, { "boostz", 3 }, { "so2", 4 },
+  };
+  size_t k;
+  for (size_t c = 0; c < sizeof shape / sizeof *shape; c++)
+    assert_int_equal(eqg_probe_truth_basis(T, &k, shape[c].name, shape[c].d), EQG_ESHAPE);
+  assert_int_equal(eqg_probe_truth_basis(T, &k, "so5", 3), EQG_EINVAL);
+  assert_int_equal(eqg_probe_truth_basis(NULL, &k, "so3", 3), EQG_EINVAL);
+  assert_int_equal(eqg_probe_truth_basis(T, NULL, "so3", 3), EQG_EINVAL);
+  assert_int_equal(eqg_probe_truth_basis(T, &k, NULL, 3), EQG_EINVAL);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -419,6 +451,7 @@ int main(void)
     cmocka_unit_test(test_scaling),
     cmocka_unit_test(test_bad_inputs),
     cmocka_unit_test(test_signature_and_print),
+    cmocka_unit_test(test_truth_basis),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,65 +19,6 @@ enum { D = EQG_NBODY_DIM, MAX_RANK = 4 };
 #define REAL_MEM_TYPE (sizeof(eqg_real) == sizeof(double) ? H5T_NATIVE_DOUBLE \
                                                            : H5T_NATIVE_FLOAT)
 
-/* ---- quiet HDF5 calls ------------------------------------------------------------ */
-
-typedef struct io_quiet {
-  H5E_auto2_t func;
-  void *data;
-} io_quiet;
-
-static io_quiet io_quiet_begin(void)
-{
-  io_quiet q = { NULL, NULL };
-  H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  return q;
-}
-
-static void io_quiet_end(io_quiet q) { H5Eset_auto2(H5E_DEFAULT, q.func, q.data); }
-
-static herr_t io_walk_cb(unsigned n, const H5E_error2_t *e, void *data)
-{
-  (void)n;
-  if (e->desc && e->desc[0]) snprintf(data, 256, "%s", e->desc);
-  return 0;
-}
-
-/* Right after a failed HDF5 call: record "<fmt ...> (HDF5: <detail>)". */
-static eqg_status io_fail(eqg_status s, const char *fmt, ...)
-#if defined(__GNUC__)
-  __attribute__((format(printf, 2, 3)))
-#endif
-  ;
-
-static eqg_status io_fail(eqg_status s, const char *fmt, ...)
-{
-  char detail[256] = "", msg[512];
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, io_walk_cb, detail);
-  H5Eclear2(H5E_DEFAULT);
-  for (char *c = detail; *c; c++)
-    if (*c == '\n' || *c == '\r') *c = ' ';
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (detail[0]) return eqg_error_set(s, "%s (HDF5: %s)", msg, detail);
-  return eqg_error_set(s, "%s", msg);
-}
-
-static void format_dims(char *buf, size_t size, int rank, const hsize_t *dims)
-{
-  size_t used = 0;
-  buf[0] = '\0';
-  for (int i = 0; i < rank && used < size; i++) {
-    int w = snprintf(buf + used, size - used, "%s%llu", i ? " x " : "",
-                     (unsigned long long)dims[i]);
-    if (w < 0) break;
-    used += (size_t)w;
-  }
-  if (rank == 0) snprintf(buf, size, "scalar");
-}
-
 /* ---- rank-N datasets --------------------------------------------------------------- */
 
 /* Create dataset `name` (file type ftype) from `data` (memory type mtype).  No
@@ -85,25 +26,25 @@ static void format_dims(char *buf, size_t size, int rank, const hsize_t *dims)
 static eqg_status write_nd(hid_t file, const char *name, hid_t ftype, hid_t mtype,
                            const void *data, int rank, const hsize_t *dims)
 {
-  io_quiet q = io_quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   eqg_status st = EQG_OK;
   hid_t space = -1, dcpl = -1, dset = -1;
   if ((space = H5Screate_simple(rank, dims, NULL)) < 0 ||
       (dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0 ||
       H5Pset_obj_track_times(dcpl, false) < 0 ||
       (dset = H5Dcreate2(file, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) < 0) {
-    st = io_fail(EQG_EIO, "cannot create dataset '/%s'", name);
+    st = eqg_h5_fail(EQG_EIO, "cannot create dataset '/%s'", name);
     goto done;
   }
   hsize_t n = 1;
   for (int i = 0; i < rank; i++) n *= dims[i];
   if (n > 0 && H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-    st = io_fail(EQG_EIO, "cannot write dataset '/%s'", name);
+    st = eqg_h5_fail(EQG_EIO, "cannot write dataset '/%s'", name);
 done:
   if (dset >= 0) H5Dclose(dset);
   if (dcpl >= 0) H5Pclose(dcpl);
   if (space >= 0) H5Sclose(space);
-  io_quiet_end(q);
+  eqg_h5_quiet_end(q);
   return st;
 }
 
@@ -112,7 +53,7 @@ done:
 static eqg_status open_nd(hid_t file, const char *name, H5T_class_t cls, int rank,
                           const char *layout, hid_t *dset, hsize_t *dims)
 {
-  io_quiet q = io_quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   eqg_status st = EQG_OK;
   hid_t type = -1, space = -1;
   *dset = -1;
@@ -123,11 +64,11 @@ static eqg_status open_nd(hid_t file, const char *name, H5T_class_t cls, int ran
     goto done;
   }
   if ((*dset = H5Dopen2(file, name, H5P_DEFAULT)) < 0) {
-    st = io_fail(EQG_EFORMAT, "cannot open dataset '/%s'", name);
+    st = eqg_h5_fail(EQG_EFORMAT, "cannot open dataset '/%s'", name);
     goto done;
   }
   if ((type = H5Dget_type(*dset)) < 0 || (space = H5Dget_space(*dset)) < 0) {
-    st = io_fail(EQG_EFORMAT, "cannot read the type and shape of dataset '/%s'", name);
+    st = eqg_h5_fail(EQG_EFORMAT, "cannot read the type and shape of dataset '/%s'", name);
     goto done;
   }
   if (H5Tget_class(type) != cls) {
@@ -149,7 +90,7 @@ done:
     H5Dclose(*dset);
     *dset = -1;
   }
-  io_quiet_end(q);
+  eqg_h5_quiet_end(q);
   return st;
 }
 
@@ -164,27 +105,27 @@ static eqg_status read_rows(hid_t dset, const char *name, hid_t mtype, void *dat
     n *= count[i];
   }
   if (n == 0) return EQG_OK;
-  io_quiet q = io_quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   eqg_status st = EQG_OK;
   hid_t fspace = -1, mspace = -1;
   if ((fspace = H5Dget_space(dset)) < 0 ||
       H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
       (mspace = H5Screate_simple(rank, count, NULL)) < 0 ||
       H5Dread(dset, mtype, mspace, fspace, H5P_DEFAULT, data) < 0)
-    st = io_fail(EQG_EFORMAT, "cannot read dataset '/%s'", name);
+    st = eqg_h5_fail(EQG_EFORMAT, "cannot read dataset '/%s'", name);
   if (mspace >= 0) H5Sclose(mspace);
   if (fspace >= 0) H5Sclose(fspace);
-  io_quiet_end(q);
+  eqg_h5_quiet_end(q);
   return st;
 }
 
 static void close_dset(hid_t dset)
 {
   if (dset < 0) return;
-  io_quiet q = io_quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   H5Dclose(dset);
   H5Eclear2(H5E_DEFAULT);
-  io_quiet_end(q);
+  eqg_h5_quiet_end(q);
 }
 
 /* ---- in memory ----------------------------------------------------------------------- */
@@ -374,7 +315,7 @@ static eqg_status load_open(eqg_nbody_dataset **out, hid_t file, size_t max_traj
                           &loc, dl);
   if (st != EQG_OK) goto done;
   if (dl[3] != D || dl[1] < 1 || dl[2] < 1) {
-    format_dims(got, sizeof got, 4, dl);
+    eqg_h5_format_dims(got, sizeof got, 4, dl);
     st = eqg_error_set(EQG_ESHAPE, "dataset '/loc' has shape %s, expected (n_traj, "
                        "n_frames >= 1, n_particles >= 1, 3)", got);
     goto done;
@@ -382,8 +323,8 @@ static eqg_status load_open(eqg_nbody_dataset **out, hid_t file, size_t max_traj
   st = open_nd(file, "vel", H5T_FLOAT, 4, "(n_traj, n_frames, n_particles, 3)", &vel, dv);
   if (st != EQG_OK) goto done;
   if (memcmp(dl, dv, sizeof dl) != 0) {
-    format_dims(got, sizeof got, 4, dv);
-    format_dims(want, sizeof want, 4, dl);
+    eqg_h5_format_dims(got, sizeof got, 4, dv);
+    eqg_h5_format_dims(want, sizeof want, 4, dl);
     st = eqg_error_set(EQG_ESHAPE, "dataset '/vel' has shape %s but '/loc' has %s", got,
                        want);
     goto done;
@@ -391,8 +332,8 @@ static eqg_status load_open(eqg_nbody_dataset **out, hid_t file, size_t max_traj
   st = open_nd(file, "charges", H5T_FLOAT, 2, "(n_traj, n_particles)", &chg, dq);
   if (st != EQG_OK) goto done;
   if (dq[0] != dl[0] || dq[1] != dl[2]) {
-    format_dims(got, sizeof got, 2, dq);
-    format_dims(want, sizeof want, 2, (const hsize_t[2]){ dl[0], dl[2] });
+    eqg_h5_format_dims(got, sizeof got, 2, dq);
+    eqg_h5_format_dims(want, sizeof want, 2, (const hsize_t[2]){ dl[0], dl[2] });
     st = eqg_error_set(EQG_ESHAPE, "dataset '/charges' has shape %s, expected %s "
                        "(n_traj, n_particles of '/loc')", got, want);
     goto done;

@@ -147,6 +147,18 @@ void eqg_group_elem_homogeneous(eqg_real *H, const eqg_group_elem *e);
 void eqg_matrix_apply_rows(eqg_real *y, const eqg_real *M, const eqg_real *x,
                            size_t n, size_t dim);
 
+/* E = exp(A) for a (d, d) matrix A, 1 <= d <= EQG_MATRIX_EXP_MAX_D (e.g. a group
+ * element from a Lie-algebra element: exp(theta L_z) = R_z(theta)), by scaling
+ * and squaring with a 20-term Taylor series (eqg_matrix_exp.c).  The rounding
+ * error grows with the number of squarings (log2 of sum_ij |A_ij|): measured
+ * <= 2e-14 x max_ij |exp(A)_ij| for rotations by angles <= pi, so(1,3) elements
+ * with rapidity <= 3 and random 5 x 5 matrices with entries N(0, 2^2)
+ * (tests/test_groups.c).
+ * E may alias A.  EQG_EINVAL for NULL or d out of range, EQG_ENONFINITE for
+ * NaN or Inf in A. */
+enum { EQG_MATRIX_EXP_MAX_D = 8 };
+eqg_status eqg_matrix_exp(eqg_real *E, const eqg_real *A, size_t d);
+
 /* ---- rotations (eqg_rotation.c) ---------------------------------------- */
 
 /* R = (3, 3) rotation by `angle` about `axis` (any nonzero length):

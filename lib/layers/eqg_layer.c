@@ -6,7 +6,10 @@
 
 const eqg_layer_type *const eqg_layer_types[] = {
   &eqg_layer_gnn, &eqg_layer_rf, &eqg_layer_schnet, &eqg_layer_egnn,
-  &eqg_layer_lgeb, &eqg_layer_vecnet, NULL
+  &eqg_layer_lgeb, &eqg_layer_vecnet,
+  &eqg_layer_deepsets, &eqg_layer_edgeconv,
+  &eqg_layer_lconv,
+  NULL
 };
 
 eqg_layer_config eqg_layer_config_default(size_t dim, size_t width)

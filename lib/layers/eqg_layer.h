@@ -59,7 +59,11 @@ typedef struct eqg_layer_config {
   eqg_real rbf_cutoff;     /* SchNet grid 0 .. cutoff */
   eqg_real rbf_gamma;      /* SchNet exp(-gamma (d - mu_k)^2) */
   eqg_real equivariant_fraction; /* VecNet knob: 0 unconstrained .. 1 equivariant */
-  eqg_metric metric;       /* products of coordinates: Euclidean or Minkowski */
+  eqg_metric metric;       /* products of coordinates: Euclidean or Minkowski, or
+                              EQG_METRIC_GENERAL with metric_g (lgeb, lconv) */
+  eqg_real metric_g[16];   /* (D, D) row-major G when metric == EQG_METRIC_GENERAL
+                              (e.g. a metric recovered by lib/probe) */
+  size_t n_generators;     /* lconv: learnable generators n_L (0: D (D - 1) / 2) */
 } eqg_layer_config;
 
 /* Sensible defaults for a family-neutral layer of width F on D-vectors. */
@@ -94,6 +98,12 @@ typedef struct eqg_layer_type {
 
 extern const eqg_layer_type eqg_layer_gnn, eqg_layer_rf, eqg_layer_schnet,
   eqg_layer_egnn, eqg_layer_lgeb, eqg_layer_vecnet;
+/* Top-tagging baselines (non-geometric): per-particle Deep Sets / PFN block and
+ * ParticleNet's EdgeConv on the batch's (eta-phi kNN) edges. */
+extern const eqg_layer_type eqg_layer_deepsets, eqg_layer_edgeconv;
+/* Learnable Lie-algebra convolution (L-conv, Dehmamy et al. 2021) on vector
+ * channels; its generators are the parameters "<prefix>.generators". */
+extern const eqg_layer_type eqg_layer_lconv;
 
 /* NULL-terminated list of every family. */
 extern const eqg_layer_type *const eqg_layer_types[];

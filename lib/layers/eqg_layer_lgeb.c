@@ -3,8 +3,11 @@
  *
  * D = 4 (four-vectors (E, px, py, pz)), F = cfg.width, S = cfg.n_scalars,
  * A = cfg.n_edge_attr (0 in LorentzNet); edge e: j = src[e] -> i = dst[e];
- * act = cfg.act (ReLU in LorentzNet); <p, q> = p0 q0 - p1 q1 - p2 q2 - p3 q3;
- * psi(z) = sgn(z) log(1 + |z|).  Both updates read the INPUT h and x.
+ * act = cfg.act (ReLU in LorentzNet); <p, q> = p^T G q with G = cfg.metric:
+ * Minkowski diag(1, -1, -1, -1) (LorentzNet, the default for D = 4), a general
+ * symmetric (4, 4) cfg.metric_g (EQG_METRIC_GENERAL, e.g. the invariant metric
+ * recovered from learned generators by lib/probe, as LieGNN uses LieGAN's), or
+ * Euclidean; psi(z) = sgn(z) log(1 + |z|).  Both updates read the INPUT h and x.
  *
  *   invariants   r_ij = x_i - x_j                                   (E, 4)
  *                norms_ij = psi(<r_ij, r_ij>), dots_ij = psi(<x_i, x_j>)  (E, 1) each
@@ -28,13 +31,17 @@
  * BatchNorm (eqg_batchnorm, momentum 0.1, eps 1e-5) normalises over the
  * batch's edges (phi_e) or nodes (phi_h) in training mode and uses its running
  * statistics in eval mode; either way its inputs are Lorentz invariants, so h
- * stays invariant and x equivariant.  Claims (cfg.dim = 4 only): so3, o3,
+ * stays invariant and x equivariant.  Claims (cfg.dim = 4, Minkowski): so3, o3,
  * so2z (as diag(1, R)), boostz, boost, lorentz, with every node transformed
  * (fixed beam nodes that are not transformed break the boosts).  The clamp
  * acts per component, so it is covariant only while inactive: with r_ij of
  * boosted momenta large enough that |r_ij phi_x(m_ij)| > K the x update stops
  * being equivariant (the released code has the same clamp, "never activated"
- * at its initial scale; tests/test_layers_equiv.c shows both sides).
+ * at its initial scale; tests/test_layers_equiv.c shows both sides).  With the
+ * Euclidean metric only the rotations (so3, o3, so2z) are claimed; with a
+ * general G nothing is claimed: the block is then invariant exactly under the
+ * maps M with M^T G M = G, so a recovered G ~ eta (to accuracy delta) gives
+ * Lorentz invariance to O(delta) (measured by experiments/lie_discover).
  *
  * The first Linear of phi_e runs as per-node projections of h followed by
  * gathers (eqg_edge_linear.h); its parameter is one (2F + 2 + A, F) weight.
@@ -51,6 +58,7 @@
  * Trainable: phi_e (2F+2+A) F + 2F + (F+1) F, phi_h (2F+S+1) F + 2F + (F+1) F,
  * phi_x (F+1) F + F, phi_m F + 1; F = 72, S = 2, A = 0: 15,912 + 15,984 +
  * 5,328 + 73 = 37,297 (31,969 without phi_x). */
+#include <math.h>
 #include <stdlib.h>
 
 #include "layers/eqg_edge_linear.h"
@@ -78,8 +86,10 @@ typedef struct lgeb_layer {
 static bool lgeb_claims(const eqg_layer_config *cfg, const eqg_group_type *g)
 {
   if (!cfg || !g || cfg->dim != 4) return false;
-  return g == &eqg_group_so3 || g == &eqg_group_o3 || g == &eqg_group_so2z ||
-         g == &eqg_group_boostz || g == &eqg_group_boost || g == &eqg_group_lorentz;
+  bool rotation = g == &eqg_group_so3 || g == &eqg_group_o3 || g == &eqg_group_so2z;
+  bool boost = g == &eqg_group_boostz || g == &eqg_group_boost || g == &eqg_group_lorentz;
+  if (cfg->metric == EQG_METRIC_MINKOWSKI) return rotation || boost;
+  return cfg->metric == EQG_METRIC_EUCLIDEAN && rotation;
 }
 
 static void lgeb_free(void *layer)
@@ -132,6 +142,18 @@ static void *lgeb_alloc(eqg_params *p, const char *prefix, const eqg_layer_confi
                   (int)cfg->coord_agg);
     return NULL;
   }
+  if (cfg->metric != EQG_METRIC_MINKOWSKI && cfg->metric != EQG_METRIC_EUCLIDEAN &&
+      cfg->metric != EQG_METRIC_GENERAL) {
+    eqg_error_set(EQG_EINVAL, "layer lgeb: unknown metric %d", (int)cfg->metric);
+    return NULL;
+  }
+  if (cfg->metric == EQG_METRIC_GENERAL)
+    for (size_t k = 0; k < 16; k++)
+      if (!isfinite(cfg->metric_g[k]) || cfg->metric_g[k] != cfg->metric_g[(k % 4) * 4 + k / 4]) {
+        eqg_error_set(EQG_EINVAL, "layer lgeb: metric_g must be finite and symmetric "
+                      "(entry %zu, %zu is %g)", k / 4, k % 4, cfg->metric_g[k]);
+        return NULL;
+      }
   if (!(cfg->coord_clamp >= 0) || cfg->dropout != 0) {
     eqg_error_set(EQG_EINVAL, "layer lgeb: coord_clamp %g must be >= 0 (0: off) and "
                   "dropout %g must be 0 (no dropout inside the blocks)", cfg->coord_clamp,
@@ -216,11 +238,11 @@ static eqg_status lgeb_forward(eqg_tape *t, eqg_params *p, const void *layer,
   const eqg_activation act = c->act;
   eqg_tensor *h = io->h, *x = io->x;                                     /* (N, F), (N, 4) */
 
-  /* Minkowski invariants of the input x */
+  /* metric invariants of the input x */
   eqg_tensor *x_i = eqg_graph_gather_dst(t, b, x), *x_j = eqg_graph_gather_src(t, b, x);
   eqg_tensor *r = eqg_sub(t, x_i, x_j);                                  /* (E, 4) */
-  eqg_tensor *norms = eqg_psi(t, eqg_bilinear_rows(t, r, r, EQG_METRIC_MINKOWSKI, NULL));
-  eqg_tensor *dots = eqg_psi(t, eqg_bilinear_rows(t, x_i, x_j, EQG_METRIC_MINKOWSKI, NULL));
+  eqg_tensor *norms = eqg_psi(t, eqg_layer_metric_product(t, c, r, r));
+  eqg_tensor *dots = eqg_psi(t, eqg_layer_metric_product(t, c, x_i, x_j));
   eqg_tensor *z = eqg_concat_cols(t, norms, dots);                       /* (E, 2) */
   if (c->n_edge_attr > 0) z = eqg_concat_cols(t, z, io->a);              /* (E, 2 + A) */
 

@@ -90,6 +90,17 @@ static inline bool eqg_layer_claims_e3(const eqg_layer_config *cfg, const eqg_gr
   return false;
 }
 
+/* (n, D), (n, D) -> (n, 1): a_i^T G b_i with the configured metric: Euclidean,
+ * Minkowski, or cfg->metric_g (EQG_METRIC_GENERAL, a constant (D, D) leaf). */
+static inline eqg_tensor *eqg_layer_metric_product(eqg_tape *t, const eqg_layer_config *cfg,
+                                                   eqg_tensor *a, eqg_tensor *b)
+{
+  eqg_tensor *G = NULL;
+  if (cfg->metric == EQG_METRIC_GENERAL)
+    G = eqg_tape_input(t, cfg->dim, cfg->dim, cfg->metric_g, false);
+  return eqg_bilinear_rows(t, a, b, cfg->metric, G);
+}
+
 /* buf = "<prefix>.<part>"; false (with a message) if it does not fit. */
 static inline bool eqg_layer_join(char buf[EQG_PARAM_NAME_MAX], const char *family,
                                   const char *prefix, const char *part)

@@ -50,6 +50,49 @@ static void preset_nbody(eqg_model_config *c, const eqg_layer_type *family)
   c->layer.coord_clamp = 100;
 }
 
+/* Top-tagging baselines beside LorentzNet (sizes ours, chosen to train on two
+ * cores; see eqg_model.h): graph task with two logits, two node scalars
+ * [psi(m_i), beam flag], four-momenta as coordinates (EGNN, VecNet) or as
+ * plain features (GNN, PFN, ParticleNet). */
+static void preset_top(eqg_model_config *c, const eqg_layer_type *family, size_t width,
+                       size_t depth, eqg_activation act)
+{
+  *c = eqg_model_config_default(family, 4, width, depth, EQG_TASK_GRAPH);
+  c->n_in = 2;
+  c->n_out = 2;
+  c->layer.act = act;
+  c->readout_act = act;
+}
+
+/* name -> preset of the top-tagging set; false if the name is not one. */
+static bool preset_top_find(eqg_model_config *c, const char *name)
+{
+  if (strcmp(name, "egnn_top") == 0) {          /* Euclidean |x_i - x_j|^2 in R^4 */
+    preset_top(c, &eqg_layer_egnn, 64, 4, EQG_ACT_SILU);
+    c->last_updates_x = false;
+    c->layer.coord_clamp = 100;
+  } else if (strcmp(name, "gnn_top") == 0) {
+    preset_top(c, &eqg_layer_gnn, 64, 4, EQG_ACT_SILU);
+  } else if (strcmp(name, "pfn_top") == 0) {    /* Phi: plain ReLU blocks, sum pooling */
+    preset_top(c, &eqg_layer_deepsets, 128, 2, EQG_ACT_RELU);
+    c->layer.residual = false;
+    c->pool = EQG_POOL_SUM;
+  } else if (strcmp(name, "particlenet_top") == 0) {
+    preset_top(c, &eqg_layer_edgeconv, 64, 3, EQG_ACT_RELU);
+    c->readout_dropout = 0.1;
+  } else if (strcmp(name, "vecnet_top") == 0) { /* half of 4 vector channels equivariant */
+    preset_top(c, &eqg_layer_vecnet, 64, 4, EQG_ACT_RELU);
+    c->scalars_to_blocks = true;
+    c->layer.n_vec = 4;
+    c->layer.equivariant_fraction = 0.5;
+    c->layer.coord_scale = 0.005;
+    c->layer.metric = EQG_METRIC_MINKOWSKI;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 eqg_status eqg_model_config_preset(eqg_model_config *cfg, const char *name)
 {
   if (!name) name = "(null)";
@@ -64,9 +107,10 @@ eqg_status eqg_model_config_preset(eqg_model_config *cfg, const char *name)
   } else if (strcmp(name, "rf_nbody") == 0) {
     preset_nbody(cfg, &eqg_layer_rf);
     cfg->embed = false;             /* radial field carries no node features */
-  } else {
+  } else if (!preset_top_find(cfg, name)) {
     return eqg_error_set(EQG_EINVAL, "unknown model preset '%s' (known: lorentznet, "
-                         "egnn_nbody, gnn_nbody, rf_nbody)", name);
+                         "egnn_nbody, gnn_nbody, rf_nbody, egnn_top, gnn_top, pfn_top, "
+                         "particlenet_top, vecnet_top)", name);
   }
   return EQG_OK;
 }

@@ -54,6 +54,20 @@ eqg_model_config eqg_model_config_default(const eqg_layer_type *family, size_t d
  *   "gnn_nbody"   generic GCL x 4, width 64, input [x, v], edge attr q_i q_j,
  *                 decoder Lin-SiLU-Lin(-> 3)                   104,387 parameters
  *   "rf_nbody"    radial field x 4, width 64, edge attrs as egnn, output x
+ * Top-tagging baselines (our sizes, trainable on two cores), two node scalars
+ * [psi(m_i), beam flag], readout Lin-act-Lin(-> 2), mean pooling unless noted:
+ *   "egnn_top"        EGNN x 4, width 64, SiLU, four-momenta as points of R^4
+ *                     (Euclidean |x_i - x_j|^2), no x update in the last block
+ *                                                              116,738 parameters
+ *   "gnn_top"         generic GCL x 4, width 64, SiLU, [scalars, p^mu] as
+ *                     features                                 104,066 parameters
+ *   "pfn_top"         deepsets x 2 (plain ReLU blocks), width 128, SUM pooling:
+ *                     a PFN                                     83,714 parameters
+ *   "particlenet_top" edgeconv x 3, width 64, ReLU, readout dropout 0.1 (the
+ *                     edges are the caller's: eta-phi kNN)      67,714 parameters
+ *   "vecnet_top"      vecnet x 4, width 64, ReLU, 4 vector channels, fraction
+ *                     0.5 equivariant (set layer.equivariant_fraction), Minkowski,
+ *                     c = 0.005, scalars to every block        112,034 parameters
  * EQG_EINVAL with the list of names for an unknown one. */
 eqg_status eqg_model_config_preset(eqg_model_config *cfg, const char *name);
 

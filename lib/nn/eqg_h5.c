@@ -30,13 +30,8 @@ _Static_assert(sizeof(eqg_real) == sizeof(double) || sizeof(eqg_real) == sizeof(
 /* While a helper runs, HDF5's automatic error printing is replaced by
  * capture_cb, which HDF5 calls at the moment an API call fails: it copies the
  * most specific description on the error stack into h5_detail, so the detail
- * survives later HDF5 calls (which clear the stack) until h5_fail() uses it.
+ * survives later HDF5 calls (which clear the stack) until eqg_h5_fail() uses it.
  * The caller's own setting is restored afterwards. */
-typedef struct h5_quiet {
-  H5E_auto2_t func;
-  void *data;
-} h5_quiet;
-
 enum { H5_DETAIL_LEN = 384 };
 static _Thread_local char h5_detail[H5_DETAIL_LEN];
 
@@ -63,16 +58,16 @@ static herr_t capture_cb(hid_t estack, void *data)
   return 0;
 }
 
-static h5_quiet quiet_begin(void)
+eqg_h5_quiet eqg_h5_quiet_begin(void)
 {
-  h5_quiet q = { NULL, NULL };
+  eqg_h5_quiet q = { NULL, NULL };
   H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
   H5Eset_auto2(H5E_DEFAULT, capture_cb, NULL);
   h5_detail[0] = '\0';
   return q;
 }
 
-static void quiet_end(h5_quiet q) { H5Eset_auto2(H5E_DEFAULT, q.func, q.data); }
+void eqg_h5_quiet_end(eqg_h5_quiet q) { H5Eset_auto2(H5E_DEFAULT, q.func, q.data); }
 
 /* An expected failure (probing for a link or attribute): forget it. */
 static void h5_forget(void)
@@ -81,15 +76,7 @@ static void h5_forget(void)
   h5_detail[0] = '\0';
 }
 
-/* Record "<fmt ...> (HDF5: <most specific description>)" and clear the stack.
- * Only valid between quiet_begin() and quiet_end(). */
-static eqg_status h5_fail(eqg_status s, const char *fmt, ...)
-#if defined(__GNUC__)
-  __attribute__((format(printf, 2, 3)))
-#endif
-  ;
-
-static eqg_status h5_fail(eqg_status s, const char *fmt, ...)
+eqg_status eqg_h5_fail(eqg_status s, const char *fmt, ...)
 {
   char msg[640];
   va_list ap;
@@ -121,13 +108,17 @@ static const char *obj_path(hid_t loc, const char *name, char *buf, size_t size)
   return buf;
 }
 
-static void format_dims(char *buf, size_t size, int rank, const hsize_t *dims)
+void eqg_h5_format_dims(char *buf, size_t size, int rank, const hsize_t *dims)
 {
-  if (rank == 1) snprintf(buf, size, "%llu", (unsigned long long)dims[0]);
-  else if (rank == 2)
-    snprintf(buf, size, "%llu x %llu", (unsigned long long)dims[0],
-             (unsigned long long)dims[1]);
-  else snprintf(buf, size, "rank %d", rank);
+  size_t used = 0;
+  buf[0] = '\0';
+  if (rank == 0) snprintf(buf, size, "scalar");
+  for (int i = 0; i < rank && used < size; i++) {
+    const int w = snprintf(buf + used, size - used, "%s%llu", i ? " x " : "",
+                           (unsigned long long)dims[i]);
+    if (w < 0) break;
+    used += (size_t)w;
+  }
 }
 
 /* ---- files and objects ----------------------------------------------------- */
@@ -155,24 +146,24 @@ eqg_status eqg_h5_open(const char *path, bool writable, hid_t *file)
   close(fd);
   if (is_dir) return eqg_error_set(EQG_EIO, "cannot open '%s': it is a directory", path);
 
-  h5_quiet q = quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   eqg_status st = EQG_OK;
   htri_t is = eqg_h5_is_hdf5(path);
   if (is == 0) {
     st = eqg_error_set(EQG_EFORMAT, "'%s' is not an HDF5 file", path);
   } else if (is < 0) {
-    st = h5_fail(EQG_EIO, "cannot open '%s'", path);
+    st = eqg_h5_fail(EQG_EIO, "cannot open '%s'", path);
   } else {
     hid_t fapl = fapl_strong();
     if (fapl < 0) {
-      st = h5_fail(EQG_ENOMEM, "cannot open '%s'", path);
+      st = eqg_h5_fail(EQG_ENOMEM, "cannot open '%s'", path);
     } else {
       *file = H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);
-      if (*file < 0) st = h5_fail(EQG_EFORMAT, "cannot open HDF5 file '%s'", path);
+      if (*file < 0) st = eqg_h5_fail(EQG_EFORMAT, "cannot open HDF5 file '%s'", path);
       H5Pclose(fapl);
     }
   }
-  quiet_end(q);
+  eqg_h5_quiet_end(q);
   return st;
 }
 
@@ -185,13 +176,13 @@ eqg_status eqg_h5_create_tmp(const char *path, hid_t *file, char **tmp)
   if (!t) return eqg_error_set(EQG_ENOMEM, "cannot create '%s': out of memory", path);
   snprintf(t, len, "%s.tmp.%ld", path, (long)getpid());
 
-  h5_quiet q = quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   eqg_status st = EQG_OK;
   hid_t fapl = fapl_strong();
   hid_t f = fapl < 0 ? -1 : H5Fcreate(t, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   if (fapl >= 0) H5Pclose(fapl);
-  if (f < 0) st = h5_fail(EQG_EIO, "cannot create '%s'", t);
-  quiet_end(q);
+  if (f < 0) st = eqg_h5_fail(EQG_EIO, "cannot create '%s'", t);
+  eqg_h5_quiet_end(q);
   if (st != EQG_OK) {
     remove(t);
     free(t);
@@ -230,9 +221,9 @@ eqg_status eqg_h5_commit(hid_t file, char *tmp, const char *path)
 {
   char eb[128];
   eqg_status st = EQG_OK;
-  h5_quiet q = quiet_begin();
-  if (H5Fclose(file) < 0) st = h5_fail(EQG_EIO, "cannot close '%s'", tmp);
-  quiet_end(q);
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
+  if (H5Fclose(file) < 0) st = eqg_h5_fail(EQG_EIO, "cannot close '%s'", tmp);
+  eqg_h5_quiet_end(q);
   if (st != EQG_OK) goto fail;
 
   int fd = open(tmp, O_RDWR);
@@ -266,10 +257,10 @@ fail:
 void eqg_h5_discard(hid_t file, char *tmp)
 {
   if (file >= 0) {
-    h5_quiet q = quiet_begin();
+    eqg_h5_quiet q = eqg_h5_quiet_begin();
     H5Fclose(file);
     h5_forget();
-    quiet_end(q);
+    eqg_h5_quiet_end(q);
   }
   if (tmp) {
     remove(tmp);
@@ -280,7 +271,7 @@ void eqg_h5_discard(hid_t file, char *tmp)
 eqg_status eqg_h5_close(hid_t id)
 {
   if (id < 0) return EQG_OK;
-  h5_quiet q = quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   herr_t rc;
   switch (H5Iget_type(id)) {
   case H5I_FILE: rc = H5Fclose(id); break;
@@ -292,44 +283,44 @@ eqg_status eqg_h5_close(hid_t id)
   case H5I_GENPROP_LST: rc = H5Pclose(id); break;
   default: rc = -1; break;
   }
-  eqg_status st = rc < 0 ? h5_fail(EQG_EIO, "cannot close HDF5 object %lld", (long long)id)
+  eqg_status st = rc < 0 ? eqg_h5_fail(EQG_EIO, "cannot close HDF5 object %lld", (long long)id)
                          : EQG_OK;
-  quiet_end(q);
+  eqg_h5_quiet_end(q);
   return st;
 }
 
 hid_t eqg_h5_group_create(hid_t loc, const char *name)
 {
   char pb[512];
-  h5_quiet q = quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  if (g < 0) h5_fail(EQG_EIO, "cannot create group '%s'", obj_path(loc, name, pb, sizeof pb));
-  quiet_end(q);
+  if (g < 0) eqg_h5_fail(EQG_EIO, "cannot create group '%s'", obj_path(loc, name, pb, sizeof pb));
+  eqg_h5_quiet_end(q);
   return g;
 }
 
 hid_t eqg_h5_group_open(hid_t loc, const char *name)
 {
   char pb[512];
-  h5_quiet q = quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   hid_t g = -1;
   if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) {
     h5_forget();
     eqg_error_set(EQG_EFORMAT, "no group '%s'", obj_path(loc, name, pb, sizeof pb));
   } else {
     g = H5Gopen2(loc, name, H5P_DEFAULT);
-    if (g < 0) h5_fail(EQG_EFORMAT, "cannot open group '%s'", obj_path(loc, name, pb, sizeof pb));
+    if (g < 0) eqg_h5_fail(EQG_EFORMAT, "cannot open group '%s'", obj_path(loc, name, pb, sizeof pb));
   }
-  quiet_end(q);
+  eqg_h5_quiet_end(q);
   return g;
 }
 
 bool eqg_h5_exists(hid_t loc, const char *name)
 {
-  h5_quiet q = quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   htri_t e = H5Lexists(loc, name, H5P_DEFAULT);
   if (e < 0) h5_forget();
-  quiet_end(q);
+  eqg_h5_quiet_end(q);
   return e > 0;
 }
 
@@ -337,37 +328,37 @@ eqg_status eqg_h5_link_count(hid_t group, size_t *n)
 {
   char pb[512];
   *n = 0;
-  h5_quiet q = quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   H5G_info_t info;
   eqg_status st = EQG_OK;
   if (H5Gget_info(group, &info) < 0)
-    st = h5_fail(EQG_EFORMAT, "cannot list group '%s'", obj_path(group, NULL, pb, sizeof pb));
+    st = eqg_h5_fail(EQG_EFORMAT, "cannot list group '%s'", obj_path(group, NULL, pb, sizeof pb));
   else
     *n = (size_t)info.nlinks;
-  quiet_end(q);
+  eqg_h5_quiet_end(q);
   return st;
 }
 
 char *eqg_h5_link_name(hid_t group, size_t i)
 {
   char pb[512];
-  h5_quiet q = quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   char *name = NULL;
   ssize_t len = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, (hsize_t)i,
                                    NULL, 0, H5P_DEFAULT);
   if (len < 0) {
-    h5_fail(EQG_EFORMAT, "cannot read link %zu of group '%s'", i,
+    eqg_h5_fail(EQG_EFORMAT, "cannot read link %zu of group '%s'", i,
             obj_path(group, NULL, pb, sizeof pb));
   } else if (!(name = malloc((size_t)len + 1))) {
     eqg_error_set(EQG_ENOMEM, "link name: out of memory");
   } else if (H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, (hsize_t)i,
                                 name, (size_t)len + 1, H5P_DEFAULT) < 0) {
-    h5_fail(EQG_EFORMAT, "cannot read link %zu of group '%s'", i,
+    eqg_h5_fail(EQG_EFORMAT, "cannot read link %zu of group '%s'", i,
             obj_path(group, NULL, pb, sizeof pb));
     free(name);
     name = NULL;
   }
-  quiet_end(q);
+  eqg_h5_quiet_end(q);
   return name;
 }
 
@@ -379,9 +370,9 @@ static eqg_status unlink_existing(hid_t loc, const char *name, const char *what)
   char pb[512];
   htri_t e = H5Lexists(loc, name, H5P_DEFAULT);
   if (e < 0)
-    return h5_fail(EQG_EIO, "cannot write %s '%s'", what, obj_path(loc, name, pb, sizeof pb));
+    return eqg_h5_fail(EQG_EIO, "cannot write %s '%s'", what, obj_path(loc, name, pb, sizeof pb));
   if (e > 0 && H5Ldelete(loc, name, H5P_DEFAULT) < 0)
-    return h5_fail(EQG_EIO, "cannot replace %s '%s'", what, obj_path(loc, name, pb, sizeof pb));
+    return eqg_h5_fail(EQG_EIO, "cannot replace %s '%s'", what, obj_path(loc, name, pb, sizeof pb));
   return EQG_OK;
 }
 
@@ -389,28 +380,28 @@ static eqg_status write_array(hid_t loc, const char *name, const eqg_real *data,
                               int rank, const hsize_t *dims)
 {
   char pb[512];
-  h5_quiet q = quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   hid_t space = -1, dset = -1;
   eqg_status st = unlink_existing(loc, name, "dataset");
   if (st != EQG_OK) goto done;
   space = H5Screate_simple(rank, dims, NULL);
   if (space < 0) {
-    st = h5_fail(EQG_EIO, "cannot write dataset '%s'", obj_path(loc, name, pb, sizeof pb));
+    st = eqg_h5_fail(EQG_EIO, "cannot write dataset '%s'", obj_path(loc, name, pb, sizeof pb));
     goto done;
   }
   dset = H5Dcreate2(loc, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   if (dset < 0) {
-    st = h5_fail(EQG_EIO, "cannot create dataset '%s'", obj_path(loc, name, pb, sizeof pb));
+    st = eqg_h5_fail(EQG_EIO, "cannot create dataset '%s'", obj_path(loc, name, pb, sizeof pb));
     goto done;
   }
   hsize_t n = 1;
   for (int i = 0; i < rank; i++) n *= dims[i];
   if (n > 0 && H5Dwrite(dset, EQG_H5_REAL_MEM, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-    st = h5_fail(EQG_EIO, "cannot write dataset '%s'", obj_path(loc, name, pb, sizeof pb));
+    st = eqg_h5_fail(EQG_EIO, "cannot write dataset '%s'", obj_path(loc, name, pb, sizeof pb));
 done:
   if (dset >= 0) H5Dclose(dset);
   if (space >= 0) H5Sclose(space);
-  quiet_end(q);
+  eqg_h5_quiet_end(q);
   return st;
 }
 
@@ -439,7 +430,7 @@ static eqg_status open_dataset(hid_t loc, const char *name, hid_t *dset)
   }
   *dset = H5Dopen2(loc, name, H5P_DEFAULT);
   if (*dset < 0)
-    return h5_fail(EQG_EFORMAT, "cannot open dataset '%s'", obj_path(loc, name, pb, sizeof pb));
+    return eqg_h5_fail(EQG_EFORMAT, "cannot open dataset '%s'", obj_path(loc, name, pb, sizeof pb));
   return EQG_OK;
 }
 
@@ -448,11 +439,11 @@ static eqg_status dataset_dims(hid_t dset, const char *name, int *rank, hsize_t 
 {
   char pb[512];
   hid_t space = H5Dget_space(dset);
-  if (space < 0) return h5_fail(EQG_EFORMAT, "cannot read the shape of dataset '%s'", name);
+  if (space < 0) return eqg_h5_fail(EQG_EFORMAT, "cannot read the shape of dataset '%s'", name);
   int r = H5Sget_simple_extent_ndims(space);
   eqg_status st = EQG_OK;
   if (r < 0) {
-    st = h5_fail(EQG_EFORMAT, "cannot read the shape of dataset '%s'",
+    st = eqg_h5_fail(EQG_EFORMAT, "cannot read the shape of dataset '%s'",
                  obj_path(dset, NULL, pb, sizeof pb));
   } else if (r < 1 || r > 2) {
     st = eqg_error_set(EQG_EFORMAT, "dataset '%s' has rank %d, expected 1 or 2",
@@ -468,13 +459,13 @@ static eqg_status dataset_dims(hid_t dset, const char *name, int *rank, hsize_t 
 
 eqg_status eqg_h5_dataset_shape(hid_t loc, const char *name, int *rank, size_t dims[2])
 {
-  h5_quiet q = quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   hid_t dset;
   hsize_t d[2] = { 0, 0 };
   eqg_status st = open_dataset(loc, name, &dset);
   if (st == EQG_OK) st = dataset_dims(dset, name, rank, d);
   if (dset >= 0) H5Dclose(dset);
-  quiet_end(q);
+  eqg_h5_quiet_end(q);
   if (st == EQG_OK) {
     dims[0] = (size_t)d[0];
     dims[1] = (size_t)d[1];
@@ -486,7 +477,7 @@ static eqg_status read_array(hid_t loc, const char *name, eqg_real *data,
                              int rank, const hsize_t *want)
 {
   char pb[512], got_s[64], want_s[64];
-  h5_quiet q = quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   hid_t dset, type = -1;
   int r = 0;
   hsize_t d[2] = { 0, 0 };
@@ -494,7 +485,7 @@ static eqg_status read_array(hid_t loc, const char *name, eqg_real *data,
   if (st != EQG_OK) goto done;
   type = H5Dget_type(dset);
   if (type < 0) {
-    st = h5_fail(EQG_EFORMAT, "cannot read the type of dataset '%s'",
+    st = eqg_h5_fail(EQG_EFORMAT, "cannot read the type of dataset '%s'",
                  obj_path(loc, name, pb, sizeof pb));
     goto done;
   }
@@ -506,19 +497,19 @@ static eqg_status read_array(hid_t loc, const char *name, eqg_real *data,
   st = dataset_dims(dset, name, &r, d);
   if (st != EQG_OK) goto done;
   if (r != rank || d[0] != want[0] || (rank == 2 && d[1] != want[1])) {
-    format_dims(got_s, sizeof got_s, r, d);
-    format_dims(want_s, sizeof want_s, rank, want);
+    eqg_h5_format_dims(got_s, sizeof got_s, r, d);
+    eqg_h5_format_dims(want_s, sizeof want_s, rank, want);
     st = eqg_error_set(EQG_ESHAPE, "dataset '%s' has shape %s, expected %s",
                        obj_path(loc, name, pb, sizeof pb), got_s, want_s);
     goto done;
   }
   hsize_t n = rank == 2 ? d[0] * d[1] : d[0];
   if (n > 0 && H5Dread(dset, EQG_H5_REAL_MEM, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-    st = h5_fail(EQG_EFORMAT, "cannot read dataset '%s'", obj_path(loc, name, pb, sizeof pb));
+    st = eqg_h5_fail(EQG_EFORMAT, "cannot read dataset '%s'", obj_path(loc, name, pb, sizeof pb));
 done:
   if (type >= 0) H5Tclose(type);
   if (dset >= 0) H5Dclose(dset);
-  quiet_end(q);
+  eqg_h5_quiet_end(q);
   return st;
 }
 
@@ -539,10 +530,10 @@ eqg_status eqg_h5_read_vector(hid_t loc, const char *name, eqg_real *data, size_
 
 bool eqg_h5_has_attr(hid_t obj, const char *name)
 {
-  h5_quiet q = quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   htri_t e = H5Aexists(obj, name);
   if (e < 0) h5_forget();
-  quiet_end(q);
+  eqg_h5_quiet_end(q);
   return e > 0;
 }
 
@@ -550,24 +541,24 @@ static eqg_status write_attr(hid_t obj, const char *name, hid_t file_type, hid_t
                              const void *value)
 {
   char pb[512];
-  h5_quiet q = quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   hid_t space = -1, attr = -1;
   eqg_status st = EQG_OK;
   htri_t e = H5Aexists(obj, name);
   if (e < 0 || (e > 0 && H5Adelete(obj, name) < 0)) {
-    st = h5_fail(EQG_EIO, "cannot replace attribute '%s' of '%s'", name,
+    st = eqg_h5_fail(EQG_EIO, "cannot replace attribute '%s' of '%s'", name,
                  obj_path(obj, NULL, pb, sizeof pb));
     goto done;
   }
   space = H5Screate(H5S_SCALAR);
   attr = space < 0 ? -1 : H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
   if (attr < 0 || H5Awrite(attr, mem_type, value) < 0)
-    st = h5_fail(EQG_EIO, "cannot write attribute '%s' of '%s'", name,
+    st = eqg_h5_fail(EQG_EIO, "cannot write attribute '%s' of '%s'", name,
                  obj_path(obj, NULL, pb, sizeof pb));
 done:
   if (attr >= 0) H5Aclose(attr);
   if (space >= 0) H5Sclose(space);
-  quiet_end(q);
+  eqg_h5_quiet_end(q);
   return st;
 }
 
@@ -594,14 +585,14 @@ eqg_status eqg_h5_write_attr_double(hid_t obj, const char *name, double v)
 eqg_status eqg_h5_write_attr_string(hid_t obj, const char *name, const char *s)
 {
   char pb[512];
-  h5_quiet q = quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   hid_t type = H5Tcopy(H5T_C_S1);
   eqg_status st = EQG_OK;
   if (type < 0 || H5Tset_size(type, strlen(s) + 1) < 0 ||
       H5Tset_strpad(type, H5T_STR_NULLTERM) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0)
-    st = h5_fail(EQG_EIO, "cannot write attribute '%s' of '%s'", name,
+    st = eqg_h5_fail(EQG_EIO, "cannot write attribute '%s' of '%s'", name,
                  obj_path(obj, NULL, pb, sizeof pb));
-  quiet_end(q);
+  eqg_h5_quiet_end(q);
   if (st == EQG_OK) st = write_attr(obj, name, type, type, s);
   if (type >= 0) eqg_h5_close(type);
   return st;
@@ -621,7 +612,7 @@ static eqg_status open_attr(hid_t obj, const char *name, hid_t *attr, hid_t *typ
   }
   *attr = H5Aopen(obj, name, H5P_DEFAULT);
   if (*attr < 0)
-    return h5_fail(EQG_EFORMAT, "cannot open attribute '%s' of '%s'", name,
+    return eqg_h5_fail(EQG_EFORMAT, "cannot open attribute '%s' of '%s'", name,
                    obj_path(obj, NULL, pb, sizeof pb));
   hid_t space = H5Aget_space(*attr);
   hssize_t npoints = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
@@ -631,7 +622,7 @@ static eqg_status open_attr(hid_t obj, const char *name, hid_t *attr, hid_t *typ
                          obj_path(obj, NULL, pb, sizeof pb));
   *type = H5Aget_type(*attr);
   if (*type < 0)
-    return h5_fail(EQG_EFORMAT, "cannot read the type of attribute '%s' of '%s'", name,
+    return eqg_h5_fail(EQG_EFORMAT, "cannot read the type of attribute '%s' of '%s'", name,
                    obj_path(obj, NULL, pb, sizeof pb));
   return EQG_OK;
 }
@@ -647,7 +638,7 @@ static eqg_status read_attr_integer(hid_t obj, const char *name, bool *is_signed
                                     long long *sv, unsigned long long *uv)
 {
   char pb[512];
-  h5_quiet q = quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   hid_t attr, type;
   eqg_status st = open_attr(obj, name, &attr, &type);
   if (st != EQG_OK) goto done;
@@ -660,11 +651,11 @@ static eqg_status read_attr_integer(hid_t obj, const char *name, bool *is_signed
   herr_t rc = *is_signed ? H5Aread(attr, H5T_NATIVE_LLONG, sv)
                          : H5Aread(attr, H5T_NATIVE_ULLONG, uv);
   if (rc < 0)
-    st = h5_fail(EQG_EFORMAT, "cannot read attribute '%s' of '%s'", name,
+    st = eqg_h5_fail(EQG_EFORMAT, "cannot read attribute '%s' of '%s'", name,
                  obj_path(obj, NULL, pb, sizeof pb));
 done:
   close_attr(attr, type);
-  quiet_end(q);
+  eqg_h5_quiet_end(q);
   return st;
 }
 
@@ -681,9 +672,9 @@ static eqg_status read_attr_ranged(hid_t obj, const char *name, long long lo,
   *neg = is_signed && s < 0;
   bool ok = is_signed ? (s >= lo && (s < 0 || (unsigned long long)s <= hi)) : u <= hi;
   if (!ok) {
-    h5_quiet q = quiet_begin();
+    eqg_h5_quiet q = eqg_h5_quiet_begin();
     obj_path(obj, NULL, pb, sizeof pb);
-    quiet_end(q);
+    eqg_h5_quiet_end(q);
     if (is_signed)
       return eqg_error_set(EQG_ERANGE, "attribute '%s' of '%s' = %lld is out of range",
                            name, pb, s);
@@ -728,7 +719,7 @@ eqg_status eqg_h5_read_attr_ulong(hid_t obj, const char *name, unsigned long *v)
 eqg_status eqg_h5_read_attr_double(hid_t obj, const char *name, double *v)
 {
   char pb[512];
-  h5_quiet q = quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   hid_t attr, type;
   eqg_status st = open_attr(obj, name, &attr, &type);
   if (st != EQG_OK) goto done;
@@ -739,11 +730,11 @@ eqg_status eqg_h5_read_attr_double(hid_t obj, const char *name, double *v)
     goto done;
   }
   if (H5Aread(attr, H5T_NATIVE_DOUBLE, v) < 0)
-    st = h5_fail(EQG_EFORMAT, "cannot read attribute '%s' of '%s'", name,
+    st = eqg_h5_fail(EQG_EFORMAT, "cannot read attribute '%s' of '%s'", name,
                  obj_path(obj, NULL, pb, sizeof pb));
 done:
   close_attr(attr, type);
-  quiet_end(q);
+  eqg_h5_quiet_end(q);
   return st;
 }
 
@@ -751,7 +742,7 @@ eqg_status eqg_h5_read_attr_string(hid_t obj, const char *name, char **s)
 {
   char pb[512];
   *s = NULL;
-  h5_quiet q = quiet_begin();
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
   hid_t attr, type, mem = -1, space = -1;
   char *out = NULL;
   eqg_status st = open_attr(obj, name, &attr, &type);
@@ -768,7 +759,7 @@ eqg_status eqg_h5_read_attr_string(hid_t obj, const char *name, char **s)
     char *v = NULL;
     if (mem < 0 || space < 0 || H5Tset_size(mem, H5T_VARIABLE) < 0 ||
         H5Aread(attr, mem, &v) < 0) {
-      st = h5_fail(EQG_EFORMAT, "cannot read attribute '%s' of '%s'", name,
+      st = eqg_h5_fail(EQG_EFORMAT, "cannot read attribute '%s' of '%s'", name,
                    obj_path(obj, NULL, pb, sizeof pb));
       goto done;
     }
@@ -779,7 +770,7 @@ eqg_status eqg_h5_read_attr_string(hid_t obj, const char *name, char **s)
     mem = H5Tcopy(type);
     out = calloc(size + 1, 1);
     if (out && (mem < 0 || H5Aread(attr, mem, out) < 0)) {
-      st = h5_fail(EQG_EFORMAT, "cannot read attribute '%s' of '%s'", name,
+      st = eqg_h5_fail(EQG_EFORMAT, "cannot read attribute '%s' of '%s'", name,
                    obj_path(obj, NULL, pb, sizeof pb));
       goto done;
     }
@@ -788,7 +779,7 @@ eqg_status eqg_h5_read_attr_string(hid_t obj, const char *name, char **s)
       while (n > 0 && out[n - 1] == ' ') out[--n] = '\0';
     }
   } else {
-    st = h5_fail(EQG_EFORMAT, "cannot read attribute '%s' of '%s'", name,
+    st = eqg_h5_fail(EQG_EFORMAT, "cannot read attribute '%s' of '%s'", name,
                  obj_path(obj, NULL, pb, sizeof pb));
     goto done;
   }
@@ -801,7 +792,7 @@ done:
   if (space >= 0) H5Sclose(space);
   if (mem >= 0) H5Tclose(mem);
   close_attr(attr, type);
-  quiet_end(q);
+  eqg_h5_quiet_end(q);
   *s = out;
   return st;
 }

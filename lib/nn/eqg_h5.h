@@ -93,4 +93,24 @@ eqg_status eqg_h5_read_attr_double(hid_t obj, const char *name, double *v);
 /* Fixed- or variable-length string attribute; *s is malloc'd (free() it). */
 eqg_status eqg_h5_read_attr_string(hid_t obj, const char *name, char **s);
 
+/* ---- for code that calls the HDF5 C API itself (rank > 2, integer types) ----
+ * eqg_h5_quiet_begin() turns HDF5's error printing off and captures the most
+ * specific description of the next failing call; eqg_h5_fail(), right after
+ * that call, records "<fmt ...> (HDF5: <description>)" and returns s;
+ * eqg_h5_quiet_end() restores the caller's setting. */
+typedef struct eqg_h5_quiet {
+  H5E_auto2_t func;
+  void *data;
+} eqg_h5_quiet;
+
+eqg_h5_quiet eqg_h5_quiet_begin(void);
+void eqg_h5_quiet_end(eqg_h5_quiet q);
+eqg_status eqg_h5_fail(eqg_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 2, 3)))
+#endif
+  ;
+/* "3 x 200 x 4" (rank 0: "scalar") into buf. */
+void eqg_h5_format_dims(char *buf, size_t size, int rank, const hsize_t *dims);
+
 #endif

@@ -50,7 +50,8 @@
  *     "so2"   the z-rotation generator on R^3 (d = 3), or its restriction
  *             [[0, -1], [1, 0]] to the plane (d = 2);
  *     "so3"   eqg_rotation_generators on R^3 (d = 3);
- *     "so13"  eqg_lorentz_generators on R^4 (d = 4).
+ *     "so13"  eqg_lorentz_generators on R^4 (d = 4);
+ *     "boostz" the z-boost generator K_z on R^4 (d = 4).
  *   Q1 (d*d, r1) is an orthonormal basis of span{vec L_a} (left singular vectors
  *   of V above the rank cut, r1 = rank) and Q2 (d*d, r2) one of the truth span.
  *   The n_angles = min(r1, r2) singular values of Q1^T Q2 are the cosines of the
@@ -76,6 +77,8 @@
 #define EQG_PROBE_H
 
 #include <stdio.h>
+
+#include <hdf5.h>
 
 #include "core/eqg_core.h"
 
@@ -125,12 +128,17 @@ typedef struct eqg_probe_report {
 } eqg_probe_report;
 
 /* Analyse the (n, d, d) generators L into *out (zeroed first; unspecified
- * beyond that on error).  truth: NULL, "so2", "so3" or "so13".
+ * beyond that on error).  truth: NULL, "so2", "so3", "so13" or "boostz".
  * EQG_EINVAL: NULL pointers, n or d out of range, all generators zero, unknown
  * truth name, or the eigensolver failing to converge; EQG_ESHAPE: truth does
  * not act on R^d; EQG_ENONFINITE: NaN or Inf in L; EQG_ENOMEM. */
 eqg_status eqg_probe_analyse(eqg_probe_report *out, const eqg_real *L, size_t n,
                              size_t d, const char *truth);
+
+/* T (k, d, d) = the basis of the named truth algebra on R^d (the list above;
+ * T holds EQG_PROBE_MAX_TRUTH * d * d entries), *k its dimension.  EQG_EINVAL
+ * for NULL or an unknown name, EQG_ESHAPE if the algebra does not act on R^d. */
+eqg_status eqg_probe_truth_basis(eqg_real *T, size_t *k, const char *truth, size_t d);
 
 /* counts = (positive, negative, zero) for the n values ev, "zero" meaning
  * |ev_i| <= rel_tol * max_j |ev_j| (for re-thresholding noisy generators). */
@@ -139,5 +147,24 @@ void eqg_probe_signature(size_t counts[3], const eqg_real *ev, size_t n,
 
 /* A readable summary of r on f.  EQG_EINVAL for NULL, EQG_EIO if writing fails. */
 eqg_status eqg_probe_print(FILE *f, const eqg_probe_report *r);
+
+/* Write r under loc (a file or group): datasets structure_constants (n*n, n)
+ * with row a*n + b holding f_ab., killing (n, n), killing_eigenvalues, metric
+ * (d, d), metric_eigenvalues, metric_singular_values, generator_singular_values,
+ * and with a truth principal_cosines, principal_angles, generator_cosines,
+ * alignment (n, truth_dim); attributes rank, closure_rel_max/_rms,
+ * closure_abs_max, killing_pos/_neg/_zero, metric_null_dim, metric_residual,
+ * metric_pos/_neg/_zero, truth, truth_dim, min_cosine, grassmann.
+ * (eqg_probe_h5.c.) */
+eqg_status eqg_probe_write_h5(hid_t loc, const eqg_probe_report *r);
+
+/* Under loc: dataset generators (n, d*d) = L (row a the row-major L_a, the
+ * generators r was computed from) and group probe (eqg_probe_write_h5 of r). */
+eqg_status eqg_probe_write_h5_generators(hid_t loc, const eqg_real *L,
+                                         const eqg_probe_report *r);
+
+/* The layout shared by lie_discover and lie_probe results: the above plus
+ * attributes n and d and dataset recovered_metric (d, d) = r->metric. */
+eqg_status eqg_probe_write_h5_result(hid_t loc, const eqg_real *L, const eqg_probe_report *r);
 
 #endif

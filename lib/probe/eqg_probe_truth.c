@@ -10,9 +10,9 @@
 
 enum { MAX_DD = EQG_PROBE_MAX_D * EQG_PROBE_MAX_D };
 
-/* T = (k, d, d) basis of the named algebra; EQG_EINVAL / EQG_ESHAPE. */
-static eqg_status truth_basis(eqg_real *T, size_t *k, const char *truth, size_t d)
+eqg_status eqg_probe_truth_basis(eqg_real *T, size_t *k, const char *truth, size_t d)
 {
+  if (!T || !k || !truth) return eqg_error_set(EQG_EINVAL, "probe: NULL truth basis argument");
   if (strcmp(truth, "so2") == 0) {
     if (d == 3) {
       eqg_real L3[27];
@@ -38,9 +38,17 @@ static eqg_status truth_basis(eqg_real *T, size_t *k, const char *truth, size_t 
                            "generators are %zu x %zu", d, d);
     eqg_lorentz_generators(T);
     *k = 6;
+  } else if (strcmp(truth, "boostz") == 0) {
+    if (d != 4)
+      return eqg_error_set(EQG_ESHAPE, "probe: truth 'boostz' acts on R^4, but the "
+                           "generators are %zu x %zu", d, d);
+    eqg_real L4[6 * 16];
+    eqg_lorentz_generators(L4);
+    memcpy(T, L4 + 5 * 16, 16 * sizeof *T);  /* K_z */
+    *k = 1;
   } else {
     return eqg_error_set(EQG_EINVAL, "probe: unknown truth algebra '%s' (known: so2, "
-                         "so3, so13)", truth);
+                         "so3, so13, boostz)", truth);
   }
   return EQG_OK;
 }
@@ -49,7 +57,7 @@ eqg_status eqg_probe_truth_check(const char *truth, size_t d)
 {
   eqg_real T[EQG_PROBE_MAX_TRUTH * MAX_DD];
   size_t k;
-  return truth_basis(T, &k, truth, d);
+  return eqg_probe_truth_basis(T, &k, truth, d);
 }
 
 eqg_status eqg_probe_truth(eqg_probe_report *out, const eqg_real *L, const eqg_real *u1,
@@ -58,7 +66,7 @@ eqg_status eqg_probe_truth(eqg_probe_report *out, const eqg_real *L, const eqg_r
   const size_t D = d * d;
   eqg_real T[EQG_PROBE_MAX_TRUTH * MAX_DD];
   size_t k = 0;
-  eqg_status st = truth_basis(T, &k, truth, d);
+  eqg_status st = eqg_probe_truth_basis(T, &k, truth, d);
   if (st) return st;
   snprintf(out->truth, sizeof out->truth, "%s", truth);
 
