@@ -50,11 +50,15 @@ static void usage(FILE *f)
 "Models (--model; sizes in lib/models/eqg_model.h):\n"
 "  lorentznet   LGEB x 6, width 72 (224,072 parameters), raw GeV\n"
 "  egnn         EGNN x 4, width 64, four-momenta as points of R^4 (116,738)\n"
-"  gnn          generic GNN x 4, width 64, momenta as features (104,066)\n"
+"  gnn          generic GNN x 4, width 64, sum aggregation, --features as\n"
+"               node features (104,066)\n"
 "  pfn          Deep Sets / PFN, 2 blocks of width 128, sum pooling (83,714)\n"
 "  particlenet  EdgeConv x 3, width 64, k = --knn eta-phi neighbours (67,714)\n"
 "  vecnet       semi-equivariant VecNet x 4, width 64, 4 vector channels,\n"
-"               --vec-fraction of them equivariant (default 0.5; 112,034)\n"
+"               --vec-fraction of them equivariant (default 0.5; 112,034);\n"
+"               raw GeV, the unconstrained channels enter through psi\n"
+"  (gnn, pfn and particlenet see jet-relative standardised features by\n"
+"  default, as the reference PFN / ParticleNet: see --features)\n"
 "\n", f);
   fputs(
 "Options:\n"
@@ -84,10 +88,12 @@ static void usage(FILE *f)
 "      --p-scale GEV      momenta are divided by GEV before the model (default\n"
 "                         1 for lorentznet and vecnet, 100 for the others)\n"
 "      --knn K            particlenet: neighbours in (eta, phi) (default 16)\n"
-"      --features KIND    gnn, pfn, particlenet: p4 (default: the four-momenta\n"
-"                         as features, LorentzNet's convention) or rel\n"
-"                         (ParticleNet-style: Delta eta, Delta phi to the jet\n"
-"                         axis, log pT/pT_jet, log E/E_jet)\n"
+"      --features KIND    gnn, pfn, particlenet: rel (default, as the reference\n"
+"                         PFN and ParticleNet inputs: 4 Delta eta, 4 Delta phi\n"
+"                         to the jet axis, 0.7 (log pT/pT_jet + 4.7),\n"
+"                         0.7 (log E/E_jet + 4.7), weaver's standardisation)\n"
+"                         or p4 (the four-momenta / --p-scale as features,\n"
+"                         LorentzNet's convention; learns far more slowly)\n"
 "      --no-beams         do not prepend the beam nodes\n"
 "      --augment-boost B  boost every training jet along a random direction\n"
 "                         with beta ~ U[0, B], 0 <= B < 1 (default 0: off)\n"
@@ -155,7 +161,8 @@ static int parse_options(int argc, char *argv[], options *o)
   };
   *o = (options){ .seed = 1, .model = EQG_TT_LORENTZNET, .epochs = 35, .warmup = -1,
                   .batch = 32, .threads = 1, .knn = 16, .max_constituents = 50, .lr = 1e-3,
-                  .weight_decay = 0.01, .vec_fraction = -1, .p_scale = -1, .datadir = "." };
+                  .weight_decay = 0.01, .vec_fraction = -1, .p_scale = -1, .datadir = ".",
+                  .features = EQG_TT_FEATURES_COUNT /* unset: the model's default */ };
   bool set_valid = false, set_test = false, set_train = false, set_epochs = false,
        set_batch = false, set_maxc = false;
   opterr = 0;
@@ -260,6 +267,7 @@ static int parse_options(int argc, char *argv[], options *o)
   if (o->vec_fraction >= 0 && o->model != EQG_TT_VECNET)
     return eqg_cli_usage_error(PROG, "--vec-fraction is a vecnet option (--model vecnet)");
   if (o->p_scale < 0) o->p_scale = eqg_tt_inputs_default(o->model).p_scale;
+  if (o->features == EQG_TT_FEATURES_COUNT) o->features = eqg_tt_inputs_default(o->model).features;
   const eqg_tt_inputs in = { .beams = !o->no_beams, .knn = (int)o->knn, .p_scale = o->p_scale,
                              .features = o->features };
   if (eqg_tt_inputs_check(o->model, &in) != EQG_OK)
@@ -481,7 +489,8 @@ int main(int argc, char *argv[])
   printf("inputs %s, momenta / %g GeV%s, features %s\n",
          o.no_beams ? "no beams" : "beams (sqrt 2, 0, 0, +-1)", o.p_scale,
          o.model == EQG_TT_PARTICLENET ? ", eta-phi kNN" : "",
-         o.features == EQG_TT_FEATURES_REL ? "jet-relative (deta, dphi, log pT/pT_J, log E/E_J)"
+         o.features == EQG_TT_FEATURES_REL ? "jet-relative (deta, dphi, log pT/pT_J, log E/E_J; "
+                                             "standardised)"
                                            : "four-momenta");
   printf("train  adamw lr %g wd %g, batch %ld (%zu steps/epoch), %ld epochs (%ld warm-up), "
          "augment-boost %g%s, seed %lu, %ld thread%s\n", o.lr, o.weight_decay, o.batch,

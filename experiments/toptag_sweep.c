@@ -74,8 +74,9 @@ static void usage(FILE *f)
 "      --n-train N        training jets before the fraction (default all)\n"
 "      --n-valid N, --n-test N   evaluation jets (default all)\n"
 "      --max-constituents K  hardest constituents kept (default 20)\n"
-"      --features KIND    p4 (default) or rel: jet-relative features for the\n"
-"                         non-geometric models (as toptag --features)\n"
+"      --features KIND    p4 or rel (jet-relative, standardised) for every\n"
+"                         model (as toptag --features); default: each model's\n"
+"                         own (rel for gnn, pfn, particlenet; p4 otherwise)\n"
 "      --epochs N         epochs per training (default 10)\n"
 "      --warmup N         warm-up epochs (default epochs / 7)\n"
 "      --batch N          minibatch (default 32; smaller training sets use\n"
@@ -154,7 +155,8 @@ static int parse_options(int argc, char *argv[], options *o)
     { NULL, 0, NULL, 0 }
   };
   *o = (options){ .study = STUDY_COUNT, .seed = 1, .seeds = 3, .epochs = 10, .warmup = -1,
-                  .batch = 32, .max_constituents = 20, .threads = 1, .datadir = "." };
+                  .batch = 32, .max_constituents = 20, .threads = 1, .datadir = ".",
+                  .features = EQG_TT_FEATURES_COUNT /* unset: each model's default */ };
   const char *models = NULL, *values = NULL;
   bool set_seeds = false, set_epochs = false, set_maxc = false;
   opterr = 0;
@@ -215,7 +217,7 @@ static int parse_options(int argc, char *argv[], options *o)
                                                                        : "lorentznet,pfn,particlenet";
   if ((st = eqg_tt_model_list(models, o->models, MAX_MODELS, &o->n_models)) != EQG_OK)
     return eqg_cli_usage_error(PROG, "--models: %s", eqg_error_message());
-  for (size_t k = 0; k < o->n_models; k++) {
+  for (size_t k = 0; k < o->n_models && o->features != EQG_TT_FEATURES_COUNT; k++) {
     eqg_tt_inputs in = eqg_tt_inputs_default(o->models[k]);
     in.features = o->features;
     if (eqg_tt_inputs_check(o->models[k], &in) != EQG_OK)
@@ -293,7 +295,7 @@ static eqg_status write_all(const options *o, const run_row *rows, size_t n,
       (st = eqg_h5_write_attr_long(f, "warmup", o->warmup)) ||
       (st = eqg_h5_write_attr_long(f, "batch", o->batch)) ||
       (st = eqg_h5_write_attr_long(f, "max_constituents", o->max_constituents)) ||
-      (st = eqg_h5_write_attr_string(f, "features", eqg_tt_features_name[o->features])) ||
+      (st = eqg_h5_write_attr_string(f, "features", o->features != EQG_TT_FEATURES_COUNT ? eqg_tt_features_name[o->features] : "default")) ||
       (st = eqg_h5_write_attr_string(f, "train_file", o->path[0])) ||
       (st = eqg_h5_write_attr_string(f, "valid_file", o->path[1])) ||
       (st = eqg_h5_write_attr_string(f, "test_file", o->path[2])))
@@ -438,7 +440,7 @@ int main(int argc, char *argv[])
           cfg.model.vec_fraction = v;
         }
         cfg.max_constituents = (size_t)o.max_constituents;
-        cfg.inputs.features = o.features;
+        if (o.features != EQG_TT_FEATURES_COUNT) cfg.inputs.features = o.features;
         cfg.seed = o.seed + (unsigned long)s;
         cfg.batch = (size_t)o.batch < train.n ? (size_t)o.batch : train.n;
         cfg.epochs = o.epochs;

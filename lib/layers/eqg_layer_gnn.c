@@ -14,12 +14,17 @@
  *                phi_h = Lin(2F -> F) act Lin(F -> F)         (N, 2F) -> (N, F)
  *   x, v         unchanged
  *
- * act = cfg.act (SiLU in the N-body models).  Parameters "<prefix>.phi_e.{0,1}"
+ * act = cfg.act (SiLU in the N-body models).  The first Linear of phi_e runs
+ * as per-node projections of h followed by per-edge gathers
+ * (eqg_edge_linear.h: O(N F^2 + E F) instead of O(E F^2)); its parameter is
+ * the one (2F + A, F) weight of phi_e.0, so names, shapes and initialisation
+ * are those of the plain MLP.  Parameters "<prefix>.phi_e.{0,1}"
  * and "<prefix>.phi_h.{0,1}" (.weight, .bias), torch default initialisation:
  * (2F + A) F + F + F^2 + F + 2F F + F + F^2 + F = 4F^2 + (2F + A) F + 4F,
  * 24,896 for F = 64, A = 1. */
 #include <stdlib.h>
 
+#include "layers/eqg_edge_linear.h"
 #include "layers/eqg_layer_util.h"
 
 typedef struct gnn_layer {
@@ -94,12 +99,13 @@ static eqg_status gnn_forward(eqg_tape *t, eqg_params *p, const void *layer,
     return eqg_tape_status(t);
 
   eqg_tensor *h = io->h;                                      /* (N, F) */
-  /* message */
-  eqg_tensor *h_i = eqg_graph_gather_dst(t, b, h);            /* (E, F) receiver */
-  eqg_tensor *h_j = eqg_graph_gather_src(t, b, h);            /* (E, F) sender */
-  eqg_tensor *e_in = eqg_concat_cols(t, h_i, h_j);            /* (E, 2F) */
-  if (l->cfg.n_edge_attr > 0) e_in = eqg_concat_cols(t, e_in, io->a);  /* (E, 2F + A) */
-  eqg_tensor *m_ij = eqg_mlp_forward(t, p, l->phi_e, e_in);   /* (E, F) */
+  const eqg_activation act = l->phi_e->cfg.act;
+  const eqg_real slope = l->phi_e->cfg.leaky_slope;
+  /* message m_ij = phi_e([h_i, h_j, a_ij]): the first Linear from per-node
+   * projections of h gathered per edge (eqg_edge_linear.h), then Lin act */
+  eqg_tensor *m_ij = eqg_layer_edge_linear(t, p, &l->phi_e->layer[0].lin, b, h,
+                                           l->cfg.n_edge_attr > 0 ? io->a : NULL, act, slope);
+  m_ij = eqg_linear_forward_act(t, p, &l->phi_e->layer[1].lin, m_ij, act, slope);  /* (E, F) */
   /* aggregation */
   eqg_tensor *m_i = eqg_graph_sum_to_dst(t, b, m_ij);         /* (N, F) */
   /* update */

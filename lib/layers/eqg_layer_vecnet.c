@@ -22,7 +22,7 @@
  * psi(z) = sgn(z) log(1 + |z|):
  *   inv_ij = [psi(<V_i^c - V_j^c, V_i^c - V_j^c>), psi(<V_i^c, V_j^c>)]_{c < C_e}
  *                                                          (E, 2 C_e), pairs per channel
- *   raw_ij = [U_i, U_j]                                    (E, 2 C_u D)
+ *   raw_ij = [psi(U_i), psi(U_j)]  (psi per component)     (E, 2 C_u D)
  *   m_ij   = phi_e([h_i, h_j, inv_ij, raw_ij, a_ij])       (E, F)
  *            phi_e = Lin(K -> F) act Lin(F -> F) act,  K = 2F + 2C_e + 2C_u D + A
  * Aggregation and updates (deg_i = in-degree of i):
@@ -40,6 +40,14 @@
  * exist.  a_ij (E, A) and s_i (N, S) are used when cfg.n_edge_attr = A and
  * cfg.n_scalars = S are nonzero.  Ignored fields: velocity, coord_clamp and
  * the SchNet ones; cfg.dropout goes to the hidden layers of phi_e and phi_h.
+ * The raw components pass through psi as the invariants do: four-momenta in
+ * GeV (LorentzNet's units, which the Minkowski invariants under psi need)
+ * entered phi_e at O(100-1000) next to O(1) invariants, swamped them (h rms
+ * ~10-20 and a loss of 2.5 at initialisation) and kept vecnet_top at 0.69
+ * accuracy in short top-tagging runs (0.88 with psi; issue 5 follow-up).
+ * The first Linear of phi_e runs as per-node projections of h gathered per
+ * edge plus z_ij W_z (eqg_edge_linear.h), its parameter still the single
+ * (K, F) weight "phi_e.0.weight".
  *
  * Symmetry.  V enters the MLPs only through metric products and is updated
  * by invariant-weighted sums of the (covariant) differences V_i - V_j, so for
@@ -71,6 +79,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "layers/eqg_edge_linear.h"
 #include "layers/eqg_layer_util.h"
 
 enum { VECNET_PHI_DEPTH = 3 };   /* widths per MLP: in, hidden, out */
@@ -253,9 +262,9 @@ static eqg_status vecnet_forward(eqg_tape *t, eqg_params *p, const void *layer,
   eqg_tensor *V = Cu == 0 ? vec : Ce == 0 ? NULL : eqg_slice_cols(t, vec, 0, Ce * D);
   eqg_tensor *U = Ce == 0 ? vec : Cu == 0 ? NULL : eqg_slice_cols(t, vec, Ce * D, Cu * D);
 
-  /* Edge inputs [h_i, h_j, inv_ij, raw_ij, a_ij] (E, K). */
-  eqg_tensor *in_e = eqg_concat_cols(t, eqg_graph_gather_dst(t, b, io->h),
-                                     eqg_graph_gather_src(t, b, io->h));
+  /* Edge inputs [h_i, h_j, z_ij] with z_ij = [inv_ij, raw_ij, a_ij] (E, K - 2F);
+   * the h part never becomes an (E, 2F) concatenation (below). */
+  eqg_tensor *in_e = NULL;
   eqg_tensor *r = NULL;   /* (E, C_e D) V_i - V_j */
   if (Ce > 0) {
     eqg_tensor *Vi = eqg_graph_gather_dst(t, b, V), *Vj = eqg_graph_gather_src(t, b, V);
@@ -267,13 +276,22 @@ static eqg_status vecnet_forward(eqg_tape *t, eqg_params *p, const void *layer,
       in_e = vecnet_append(t, in_e, eqg_psi(t, eqg_bilinear_rows(t, vic, vjc, c->metric, NULL)));
     }
   }
-  if (Cu > 0) {
-    in_e = eqg_concat_cols(t, in_e, eqg_graph_gather_dst(t, b, U));
-    in_e = eqg_concat_cols(t, in_e, eqg_graph_gather_src(t, b, U));
+  if (Cu > 0) {   /* psi(U) per component: raw momenta (GeV) would swamp phi_e */
+    eqg_tensor *pU = eqg_psi(t, U);                                   /* (N, C_u D) */
+    in_e = vecnet_append(t, in_e, eqg_graph_gather_dst(t, b, pU));
+    in_e = eqg_concat_cols(t, in_e, eqg_graph_gather_src(t, b, pU));
   }
-  if (c->n_edge_attr > 0) in_e = eqg_concat_cols(t, in_e, io->a);
+  if (c->n_edge_attr > 0) in_e = vecnet_append(t, in_e, io->a);
 
-  eqg_tensor *m = eqg_mlp_forward(t, p, l->phi_e, in_e);   /* (E, F) m_ij */
+  /* m_ij = phi_e([h_i, h_j, z_ij]): the first Linear from per-node projections
+   * of h gathered per edge (eqg_edge_linear.h), O(N F^2 + E F) instead of
+   * O(E F^2); then dropout (hidden layer, as eqg_mlp) and Lin act. */
+  const eqg_mlp_config *ec = &l->phi_e->cfg;
+  eqg_tensor *m = eqg_layer_edge_linear(t, p, &l->phi_e->layer[0].lin, b, io->h, in_e, ec->act,
+                                        ec->leaky_slope);
+  if (ec->dropout > 0) m = eqg_dropout(t, m, ec->dropout);
+  m = eqg_linear_forward_act(t, p, &l->phi_e->layer[1].lin, m, ec->act,
+                             ec->leaky_slope);            /* (E, F) m_ij */
   eqg_tensor *mi = eqg_graph_sum_to_dst(t, b, m);          /* (N, F) m_i */
 
   /* h_i <- h_i + phi_h([h_i, m_i, s_i]) */

@@ -52,8 +52,9 @@ static void preset_nbody(eqg_model_config *c, const eqg_layer_type *family)
 
 /* Top-tagging baselines beside LorentzNet (sizes ours, chosen to train on two
  * cores; see eqg_model.h): graph task with two logits, two node scalars
- * [psi(m_i), beam flag], four-momenta as coordinates (EGNN, VecNet) or as
- * plain features (GNN, PFN, ParticleNet). */
+ * [psi(m_i), beam flag], four-momenta as coordinates (EGNN, VecNet) or four
+ * coordinates as plain features (GNN, PFN, ParticleNet: the jet-relative,
+ * standardised inputs of the reference PFN / ParticleNet in toptag). */
 static void preset_top(eqg_model_config *c, const eqg_layer_type *family, size_t width,
                        size_t depth, eqg_activation act)
 {

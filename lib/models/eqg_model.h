@@ -59,10 +59,18 @@ eqg_model_config eqg_model_config_default(const eqg_layer_type *family, size_t d
  *   "egnn_top"        EGNN x 4, width 64, SiLU, four-momenta as points of R^4
  *                     (Euclidean |x_i - x_j|^2), no x update in the last block
  *                                                              116,738 parameters
- *   "gnn_top"         generic GCL x 4, width 64, SiLU, [scalars, p^mu] as
- *                     features                                 104,066 parameters
+ *   "gnn_top"         generic GCL x 4, width 64, SiLU, sum aggregation (as the
+ *                     EGNN reference code's GCL), [scalars, x] as features
+ *                                                              104,066 parameters
  *   "pfn_top"         deepsets x 2 (plain ReLU blocks), width 128, SUM pooling:
  *                     a PFN                                     83,714 parameters
+ * The non-geometric presets (gnn_top, pfn_top, particlenet_top) take
+ * whatever four node coordinates the caller gives as plain features; for top
+ * tagging they should be the jet-relative, standardised ones of the reference
+ * PFN / ParticleNet inputs (experiments/common/eqg_toptag_train.h,
+ * eqg_tt_features: the toptag default), not raw four-momenta, from which a
+ * non-equivariant network has to learn the jet mass as E^2 - |p|^2 of large
+ * numbers (issue 5 follow-up: 0.63 accuracy after 280 steps instead of 0.88).
  *   "particlenet_top" edgeconv x 3, width 64, ReLU, readout dropout 0.1 (the
  *                     edges are the caller's: eta-phi kNN)      67,714 parameters
  *   "vecnet_top"      vecnet x 4, width 64, ReLU, 4 vector channels, fraction
