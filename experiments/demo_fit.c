@@ -206,11 +206,7 @@ static eqg_status train_step(eqg_tape *t, eqg_params *p, const eqg_mlp *m, eqg_o
  * mix on a terminal (the bar redraws at its next update). */
 static void table_row(eqg_cli_progress *pb, long epoch, double train, double test, double lr)
 {
-  if (pb->enabled && pb->drawn) {
-    fputs("\r\033[K", pb->out);
-    fflush(pb->out);
-    pb->drawn = false;
-  }
+  eqg_cli_progress_clear(pb);
   if (lr >= 0) printf("%7ld  %11.4e  %11.4e  %10.3e\n", epoch, train, test, lr);
   else printf("%7ld  %11.4e  %11.4e  %10s\n", epoch, train, test, "-");
   fflush(stdout);

@@ -353,10 +353,7 @@ int main(int argc, char *argv[])
           if ((st = push_row(&R, r)) != EQG_OK) goto fail_bar;
           eqg_cli_progress_update(&pb, ++done, "%s %s %s beta %.2f acc %.3f", R.label[k],
                                   eqg_tt_axis_name[a], beam_names[r.beams], r.beta, r.accuracy);
-          if (pb.enabled && pb.drawn) {
-            fputs("\r\033[K", stderr);
-            pb.drawn = false;
-          }
+          eqg_cli_progress_clear(&pb);
           printf("%-24s %-11s %-4s %-7s %6.3f %9.4f %9.4f\n", R.label[k], R.kind[k],
                  eqg_tt_axis_name[a], beam_names[r.beams], r.beta, r.accuracy, r.auc);
           fflush(stdout);

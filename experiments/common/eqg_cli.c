@@ -314,6 +314,15 @@ void eqg_cli_progress_end(eqg_cli_progress *pb)
   pb->drawn = false;
 }
 
+void eqg_cli_progress_clear(eqg_cli_progress *pb)
+{
+  if (pb->enabled && pb->drawn) {
+    fputs("\r\033[K", pb->out);
+    fflush(pb->out);
+  }
+  pb->drawn = false;
+}
+
 /* ---- threads ----------------------------------------------------------------------- */
 
 eqg_status eqg_cli_set_threads(long n)

@@ -107,6 +107,9 @@ void eqg_cli_progress_update(eqg_cli_progress *pb, size_t done, const char *fmt,
   ;
 /* Finishes the line (newline) if anything was drawn. */
 void eqg_cli_progress_end(eqg_cli_progress *pb);
+/* Erases the bar's line, so that a table row printed on stdout next does not
+ * mix with it on a terminal; the bar redraws at its next update. */
+void eqg_cli_progress_clear(eqg_cli_progress *pb);
 
 /* ---- threads ---------------------------------------------------------------------
  * Set the OpenBLAS thread count (not in a gslcblas build) and the OpenMP thread

@@ -613,19 +613,9 @@ eqg_nbt_config eqg_nbt_config_default(eqg_nbt_model_kind model)
   };
 }
 
-/* Clear the progress bar's line so a table row does not mix with it. */
-static void clear_bar(eqg_cli_progress *pb)
-{
-  if (pb->enabled && pb->drawn) {
-    fputs("\r\033[K", pb->out);
-    fflush(pb->out);
-    pb->drawn = false;
-  }
-}
-
 static void table_row(eqg_cli_progress *pb, const eqg_nbt_result *r, size_t i)
 {
-  clear_bar(pb);
+  eqg_cli_progress_clear(pb);
   printf("%7.0f  %11.4e  %11.4e  %11.4e %s\n", r->eval_epoch[i], r->train_mse[i],
          r->valid_mse[i], r->test_mse[i], (long)r->eval_epoch[i] == r->best_epoch ? "*" : "");
   fflush(stdout);

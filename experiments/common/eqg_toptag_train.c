@@ -389,18 +389,9 @@ eqg_tt_config eqg_tt_config_default(eqg_tt_model_kind model)
   };
 }
 
-static void clear_bar(eqg_cli_progress *pb)
-{
-  if (pb->enabled && pb->drawn) {
-    fputs("\r\033[K", pb->out);
-    fflush(pb->out);
-    pb->drawn = false;
-  }
-}
-
 static void table_row(eqg_cli_progress *pb, const eqg_tt_result *r, size_t i)
 {
-  clear_bar(pb);
+  eqg_cli_progress_clear(pb);
   printf("%5.0f  %9.3e  %10.5f  %9.4f  %10.5f  %9.4f  %9.4f %s\n", r->epoch[i], r->lr[i],
          r->train_loss[i], r->train_acc[i], r->valid_loss[i], r->valid_acc[i], r->valid_auc[i],
          (long)r->epoch[i] == r->best_epoch ? "*" : "");
