@@ -15,54 +15,13 @@
 #include <cmocka.h>
 
 #include "eqgnn.h"
+#include "eqg_test_dir.h"
 
 /* ---- fixture: a fresh temporary directory per test -------------------------------- */
 
-typedef struct fixture {
-  char dir[64];
-  char path[128];   /* dir/ck.h5 */
-} fixture;
+typedef eqg_test_dir fixture;
 
-static int setup(void **state)
-{
-  fixture *fx = calloc(1, sizeof *fx);
-  if (!fx) return -1;
-  snprintf(fx->dir, sizeof fx->dir, "/tmp/eqg_ckpt_XXXXXX");
-  if (!mkdtemp(fx->dir)) {
-    free(fx);
-    return -1;
-  }
-  snprintf(fx->path, sizeof fx->path, "%s/ck.h5", fx->dir);
-  *state = fx;
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  fixture *fx = *state;
-  /* Every HDF5 file, group, dataset and attribute was closed, on error paths too. */
-  ssize_t open_ids = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
-  if (open_ids != 0) fprintf(stderr, "%zd HDF5 objects left open\n", open_ids);
-  DIR *d = opendir(fx->dir);
-  if (d) {
-    struct dirent *e;
-    char p[512];
-    while ((e = readdir(d)))
-      if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-        snprintf(p, sizeof p, "%s/%s", fx->dir, e->d_name);
-        remove(p);
-      }
-    closedir(d);
-  }
-  int rc = rmdir(fx->dir);
-  free(fx);
-  return rc == 0 && open_ids == 0 ? 0 : -1;
-}
-
-static void join(char *out, size_t size, const fixture *fx, const char *name)
-{
-  snprintf(out, size, "%s/%s", fx->dir, name);
-}
+static int setup(void **state) { return eqg_test_dir_setup(state, "ckpt"); }
 
 /* Number of directory entries whose name contains `needle` (NULL: all). */
 static int count_files(const char *dir, const char *needle)
@@ -375,7 +334,7 @@ static void test_save_replaces_atomically(void **state)
 
   /* Unwritable destination: EIO, nothing created. */
   char bad[256];
-  join(bad, sizeof bad, fx, "no/such/dir/ck.h5");
+  eqg_test_dir_join(bad, sizeof bad, fx, "no/such/dir/ck.h5");
   p->data[2] = 0;
   assert_int_equal(eqg_checkpoint_save(bad, p, NULL, NULL), EQG_EIO);
   assert_message_has("no/such/dir/ck.h5");
@@ -389,7 +348,7 @@ static void test_reject_missing_file(void **state)
 {
   fixture *fx = *state;
   char path[256];
-  join(path, sizeof path, fx, "nope.h5");
+  eqg_test_dir_join(path, sizeof path, fx, "nope.h5");
   expect_rejected(path, EQG_EIO, "nope.h5");
   assert_message_has("No such file");
 }
@@ -398,7 +357,7 @@ static void test_reject_not_hdf5(void **state)
 {
   fixture *fx = *state;
   char path[256];
-  join(path, sizeof path, fx, "text.h5");
+  eqg_test_dir_join(path, sizeof path, fx, "text.h5");
   FILE *f = fopen(path, "w");
   assert_non_null(f);
   for (int i = 0; i < 100; i++) fprintf(f, "this is not an HDF5 file, line %d\n", i);
@@ -423,7 +382,7 @@ static void test_reject_truncated(void **state)
   fclose(in);
 
   char path[256];
-  join(path, sizeof path, fx, "half.h5");
+  eqg_test_dir_join(path, sizeof path, fx, "half.h5");
   FILE *out = fopen(path, "wb");
   assert_non_null(out);
   assert_int_equal(fwrite(bytes, 1, (size_t)size / 2, out), (size_t)size / 2);
@@ -607,8 +566,8 @@ static void test_errors_are_silent(void **state)
 {
   fixture *fx = *state;
   char text[256], log[256];
-  join(text, sizeof text, fx, "text.h5");
-  join(log, sizeof log, fx, "stderr.log");
+  eqg_test_dir_join(text, sizeof text, fx, "text.h5");
+  eqg_test_dir_join(log, sizeof log, fx, "stderr.log");
   FILE *t = fopen(text, "w");
   assert_non_null(t);
   fputs("plain text\n", t);
@@ -633,7 +592,7 @@ static void test_errors_are_silent(void **state)
 
   eqg_params *p = make_model(3, NULL, NULL, true);
   char missing[256];
-  join(missing, sizeof missing, fx, "missing.h5");
+  eqg_test_dir_join(missing, sizeof missing, fx, "missing.h5");
   eqg_status st[5];
   st[0] = eqg_checkpoint_load(missing, p, NULL, NULL);
   st[1] = eqg_checkpoint_load(text, p, NULL, NULL);
@@ -738,7 +697,7 @@ static void test_h5_attributes(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, eqg_test_dir_teardown)
   const struct CMUnitTest tests[] = {
     T(test_roundtrip_bitwise),
     T(test_roundtrip_sgd_without_meta),

@@ -26,6 +26,7 @@
 
 #include "data/eqg_jets.h"
 #include "data/eqg_jets_internal.h"
+#include "eqg_test_dir.h"
 
 /* ---- helpers ---------------------------------------------------------------------- */
 
@@ -505,63 +506,9 @@ static void test_deterministic(void **state)
 
 /* ---- I/O ------------------------------------------------------------------------------- */
 
-typedef struct fixture {
-  char dir[64];
-} fixture;
+typedef eqg_test_dir fixture;
 
-static int setup(void **state)
-{
-  fixture *fx = calloc(1, sizeof *fx);
-  if (!fx) return -1;
-  snprintf(fx->dir, sizeof fx->dir, "/tmp/eqg_jets_XXXXXX");
-  if (!mkdtemp(fx->dir)) {
-    free(fx);
-    return -1;
-  }
-  *state = fx;
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  fixture *fx = *state;
-  ssize_t open_ids = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
-  if (open_ids != 0) fprintf(stderr, "%zd HDF5 objects left open\n", open_ids);
-  DIR *d = opendir(fx->dir);
-  if (d) {
-    struct dirent *e;
-    char p[512];
-    while ((e = readdir(d)))
-      if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-        snprintf(p, sizeof p, "%s/%s", fx->dir, e->d_name);
-        remove(p);
-      }
-    closedir(d);
-  }
-  int rc = rmdir(fx->dir);
-  free(fx);
-  return rc == 0 && open_ids == 0 ? 0 : -1;
-}
-
-static void join(char *out, size_t size, const fixture *fx, const char *name)
-{
-  snprintf(out, size, "%s/%s", fx->dir, name);
-}
-
-static unsigned char *slurp(const char *path, size_t *size)
-{
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  fseek(f, 0, SEEK_END);
-  const long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *b = malloc((size_t)n + 1);
-  assert_non_null(b);
-  assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  *size = (size_t)n;
-  return b;
-}
+static int setup(void **state) { return eqg_test_dir_setup(state, "jets"); }
 
 static eqg_status add_attr(hid_t file, void *ctx)
 {
@@ -586,8 +533,8 @@ static void test_roundtrip(void **state)
 {
   fixture *fx = *state;
   char p1[256], p2[256];
-  join(p1, sizeof p1, fx, "a.h5");
-  join(p2, sizeof p2, fx, "b.h5");
+  eqg_test_dir_join(p1, sizeof p1, fx, "a.h5");
+  eqg_test_dir_join(p2, sizeof p2, fx, "b.h5");
   eqg_jets_config c;
   eqg_jets_config_default(&c);
   eqg_jet_dataset *ds = generate(30, 5, 1, &c);
@@ -596,7 +543,7 @@ static void test_roundtrip(void **state)
   assert_int_equal(eqg_jet_dataset_save(p2, again, add_attr, NULL), EQG_OK);
   /* same seed -> byte-identical files */
   size_t n1, n2;
-  unsigned char *b1 = slurp(p1, &n1), *b2 = slurp(p2, &n2);
+  unsigned char *b1 = eqg_test_slurp(p1, &n1), *b2 = eqg_test_slurp(p2, &n2);
   assert_int_equal(n1, n2);
   assert_memory_equal(b1, b2, n1);
   free(b1);
@@ -646,7 +593,7 @@ static void test_roundtrip(void **state)
 
   /* a failing extra callback leaves no file behind */
   char p3[256];
-  join(p3, sizeof p3, fx, "c.h5");
+  eqg_test_dir_join(p3, sizeof p3, fx, "c.h5");
   assert_int_equal(eqg_jet_dataset_save(p3, ds, fail_extra, NULL), EQG_EIO);
   assert_int_equal(access(p3, F_OK), -1);
   /* bad rows are refused */
@@ -722,7 +669,7 @@ static void test_load_other_types(void **state)
 {
   fixture *fx = *state;
   char path[256];
-  join(path, sizeof path, fx, "raw.h5");
+  eqg_test_dir_join(path, sizeof path, fx, "raw.h5");
   raw_file rf = raw_default();
   make_raw(path, &rf);
   eqg_jet_dataset *ds = NULL;
@@ -778,7 +725,7 @@ static void test_load_rejects(void **state)
 {
   fixture *fx = *state;
   char path[256];
-  join(path, sizeof path, fx, "bad.h5");
+  eqg_test_dir_join(path, sizeof path, fx, "bad.h5");
   raw_file rf = raw_default();
   rf.with_sig = false;
   make_raw(path, &rf);
@@ -838,7 +785,7 @@ static void test_load_rejects(void **state)
   fputs("Nobj,Pmu\n1,2\n", t);
   fclose(t);
   expect_reject(path, EQG_EFORMAT, "bad.h5");
-  join(path, sizeof path, fx, "missing.h5");
+  eqg_test_dir_join(path, sizeof path, fx, "missing.h5");
   expect_reject(path, EQG_EIO, "missing.h5");
 }
 
@@ -855,9 +802,9 @@ int main(void)
     cmocka_unit_test(test_jets_selection),
     cmocka_unit_test(test_physics_distributions),
     cmocka_unit_test(test_deterministic),
-    cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_load_other_types, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_load_rejects, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_roundtrip, setup, eqg_test_dir_teardown),
+    cmocka_unit_test_setup_teardown(test_load_other_types, setup, eqg_test_dir_teardown),
+    cmocka_unit_test_setup_teardown(test_load_rejects, setup, eqg_test_dir_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

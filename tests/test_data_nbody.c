@@ -26,6 +26,7 @@
 #endif
 
 #include "eqgnn.h"
+#include "eqg_test_dir.h"
 
 enum { D = EQG_NBODY_DIM };
 
@@ -80,65 +81,9 @@ static double energy_drift(const eqg_real *loc, const eqg_real *vel, size_t n_fr
 
 /* ---- fixture: a fresh temporary directory ----------------------------------------- */
 
-typedef struct fixture {
-  char dir[64];
-} fixture;
+typedef eqg_test_dir fixture;
 
-static int setup(void **state)
-{
-  fixture *fx = calloc(1, sizeof *fx);
-  if (!fx) return -1;
-  snprintf(fx->dir, sizeof fx->dir, "/tmp/eqg_nbody_XXXXXX");
-  if (!mkdtemp(fx->dir)) {
-    free(fx);
-    return -1;
-  }
-  *state = fx;
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  fixture *fx = *state;
-  ssize_t open_ids = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
-  if (open_ids != 0) fprintf(stderr, "%zd HDF5 objects left open\n", open_ids);
-  DIR *d = opendir(fx->dir);
-  if (d) {
-    struct dirent *e;
-    char p[512];
-    while ((e = readdir(d)))
-      if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-        snprintf(p, sizeof p, "%s/%s", fx->dir, e->d_name);
-        remove(p);
-      }
-    closedir(d);
-  }
-  int rc = rmdir(fx->dir);
-  free(fx);
-  return rc == 0 && open_ids == 0 ? 0 : -1;
-}
-
-static void join(char *out, size_t size, const fixture *fx, const char *name)
-{
-  snprintf(out, size, "%s/%s", fx->dir, name);
-}
-
-/* Whole file into memory (malloc'd), *size its length. */
-static unsigned char *slurp(const char *path, size_t *size)
-{
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  assert_int_equal(fseek(f, 0, SEEK_END), 0);
-  long n = ftell(f);
-  assert_true(n > 0);
-  rewind(f);
-  unsigned char *buf = malloc((size_t)n);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  *size = (size_t)n;
-  return buf;
-}
+static int setup(void **state) { return eqg_test_dir_setup(state, "nbody"); }
 
 /* ---- configuration ------------------------------------------------------------------ */
 
@@ -630,8 +575,8 @@ static void test_roundtrip(void **state)
 {
   fixture *fx = *state;
   char path[256], path2[256];
-  join(path, sizeof path, fx, "a.h5");
-  join(path2, sizeof path2, fx, "b.h5");
+  eqg_test_dir_join(path, sizeof path, fx, "a.h5");
+  eqg_test_dir_join(path2, sizeof path2, fx, "b.h5");
   eqg_nbody_dataset *ds = make_dataset(7, 25);
   size_t n_clipped = 0;
   for (size_t t = 0; t < ds->n_traj; t++) n_clipped += ds->clipped[t] > 0;
@@ -661,7 +606,7 @@ static void test_roundtrip(void **state)
   sleep(1);
   assert_int_equal(eqg_nbody_dataset_save(path2, again), EQG_OK);
   size_t na, nb;
-  unsigned char *fa = slurp(path, &na), *fb = slurp(path2, &nb);
+  unsigned char *fa = eqg_test_slurp(path, &na), *fb = eqg_test_slurp(path2, &nb);
   assert_int_equal(na, nb);
   assert_memory_equal(fa, fb, na);
   free(fa);
@@ -704,13 +649,13 @@ static void test_reader_rejects(void **state)
   eqg_nbody_dataset *ds = make_dataset(9, 6), *back = (eqg_nbody_dataset *)1;
 
   /* Missing file. */
-  join(path, sizeof path, fx, "missing.h5");
+  eqg_test_dir_join(path, sizeof path, fx, "missing.h5");
   assert_int_equal(eqg_nbody_dataset_load(&back, path, 0), EQG_EIO);
   assert_null(back);
   assert_non_null(strstr(eqg_error_message(), "missing.h5"));
 
   /* Not an HDF5 file. */
-  join(path, sizeof path, fx, "text.h5");
+  eqg_test_dir_join(path, sizeof path, fx, "text.h5");
   FILE *f = fopen(path, "w");
   assert_non_null(f);
   fputs("not hdf5\n", f);
@@ -718,7 +663,7 @@ static void test_reader_rejects(void **state)
   assert_int_equal(eqg_nbody_dataset_load(&back, path, 0), EQG_EFORMAT);
 
   /* No 'loc'. */
-  join(path, sizeof path, fx, "noloc.h5");
+  eqg_test_dir_join(path, sizeof path, fx, "noloc.h5");
   write_partial(path, ds, false, true);
   back = (eqg_nbody_dataset *)1;
   assert_int_equal(eqg_nbody_dataset_load(&back, path, 0), EQG_EFORMAT);
@@ -728,14 +673,14 @@ static void test_reader_rejects(void **state)
   assert_non_null(strstr(eqg_error_message(), "noloc.h5"));
 
   /* 'loc' of rank 2. */
-  join(path, sizeof path, fx, "rank2.h5");
+  eqg_test_dir_join(path, sizeof path, fx, "rank2.h5");
   write_partial(path, ds, true, true);
   assert_int_equal(eqg_nbody_dataset_load(&back, path, 0), EQG_EFORMAT);
   printf("rank 2: %s\n", eqg_error_message());
   assert_non_null(strstr(eqg_error_message(), "rank 2, expected 4"));
 
   /* NaN in vel, then Inf in loc: named, with the trajectory. */
-  join(path, sizeof path, fx, "nan.h5");
+  eqg_test_dir_join(path, sizeof path, fx, "nan.h5");
   const size_t per = ds->n_frames * ds->n_particles * D;
   ds->vel[3 * per + 17] = NAN;
   assert_int_equal(eqg_nbody_dataset_save(path, ds), EQG_OK);
@@ -755,7 +700,7 @@ static void test_reader_rejects(void **state)
 
   /* Attributes that contradict the shapes. */
   ds->cfg.T = 2000;   /* 19 frames, but the arrays hold 9: the writer refuses */
-  join(path, sizeof path, fx, "attrs.h5");
+  eqg_test_dir_join(path, sizeof path, fx, "attrs.h5");
   assert_int_equal(eqg_nbody_dataset_save(path, ds), EQG_ESHAPE);
   assert_int_equal(access(path, F_OK), -1);
   ds->cfg.T = 1000;
@@ -770,7 +715,7 @@ static void test_reader_rejects(void **state)
   assert_non_null(strstr(eqg_error_message(), "sample_freq"));
 
   /* vel of another shape than loc (8 frames instead of 9). */
-  join(path, sizeof path, fx, "velshape.h5");
+  eqg_test_dir_join(path, sizeof path, fx, "velshape.h5");
   assert_int_equal(eqg_nbody_dataset_save(path, ds), EQG_OK);
   assert_int_equal(eqg_h5_open(path, true, &h), EQG_OK);
   const hsize_t dims[4] = { 6, 8, 5, 3 };
@@ -811,8 +756,8 @@ int main(void)
     cmocka_unit_test(test_momentum_clipped),
     cmocka_unit_test(test_nonfinite),
     cmocka_unit_test(test_deterministic),
-    cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_reader_rejects, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_roundtrip, setup, eqg_test_dir_teardown),
+    cmocka_unit_test_setup_teardown(test_reader_rejects, setup, eqg_test_dir_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
