@@ -167,48 +167,6 @@ eqg_status eqg_jet_dataset_save(const char *path, const eqg_jet_dataset *ds,
 
 /* ---- reading -------------------------------------------------------------------- */
 
-/* Open numeric dataset `name` of rank `rank` (`layout` names the axes).
- * Missing: EQG_EFORMAT if required, else EQG_OK with *dset = -1. */
-static eqg_status open_ds(hid_t file, const char *name, bool required, int rank,
-                          const char *layout, hid_t *dset, hsize_t *dims)
-{
-  eqg_h5_quiet q = eqg_h5_quiet_begin();
-  eqg_status st = EQG_OK;
-  hid_t type = -1, space = -1;
-  *dset = -1;
-  if (H5Lexists(file, name, H5P_DEFAULT) <= 0) {
-    H5Eclear2(H5E_DEFAULT);
-    if (required) st = eqg_error_set(EQG_EFORMAT, "no dataset '/%s' %s", name, layout);
-    goto done;
-  }
-  if ((*dset = H5Dopen2(file, name, H5P_DEFAULT)) < 0 || (type = H5Dget_type(*dset)) < 0 ||
-      (space = H5Dget_space(*dset)) < 0) {
-    st = eqg_h5_fail(EQG_EFORMAT, "cannot open dataset '/%s'", name);
-    goto done;
-  }
-  const H5T_class_t cls = H5Tget_class(type);
-  if (cls != H5T_INTEGER && cls != H5T_FLOAT) {
-    st = eqg_error_set(EQG_EFORMAT, "dataset '/%s' is not numeric", name);
-    goto done;
-  }
-  const int r = H5Sget_simple_extent_ndims(space);
-  if (r != rank) {
-    st = eqg_error_set(EQG_EFORMAT, "dataset '/%s' has rank %d, expected %d %s", name, r,
-                       rank, layout);
-    goto done;
-  }
-  H5Sget_simple_extent_dims(space, dims, NULL);
-done:
-  if (space >= 0) H5Sclose(space);
-  if (type >= 0) H5Tclose(type);
-  if (st != EQG_OK && *dset >= 0) {
-    H5Dclose(*dset);
-    *dset = -1;
-  }
-  eqg_h5_quiet_end(q);
-  return st;
-}
-
 /* Shape of `name` must be `want` on every axis where want != 0. */
 static eqg_status check_shape(const char *name, int rank, const hsize_t *got,
                               const hsize_t *want, const char *layout)
@@ -292,7 +250,8 @@ static eqg_status load_open(eqg_jet_dataset **out, hid_t file, size_t max_jets,
   double *buf = NULL;
   eqg_status st = EQG_OK;
   for (int k = 0; k < N_SPEC && st == EQG_OK; k++)
-    st = open_ds(file, SPECS[k].name, SPECS[k].required, SPECS[k].rank, SPECS[k].layout,
+    st = eqg_h5_open_array(file, SPECS[k].name, SPECS[k].required,
+                           EQG_H5_INTEGER | EQG_H5_FLOAT, SPECS[k].rank, SPECS[k].layout,
                  &d[k], dims[k]);
   if (st != EQG_OK) goto done;
   const hsize_t Nf = dims[S_NOBJ][0], Pf = dims[S_PMU][1];

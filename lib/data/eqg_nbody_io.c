@@ -48,52 +48,6 @@ done:
   return st;
 }
 
-/* Shape of dataset `name`, which must exist, be of class `cls` and have rank
- * `rank` (`layout` describes the axes for the message).  *dset stays open. */
-static eqg_status open_nd(hid_t file, const char *name, H5T_class_t cls, int rank,
-                          const char *layout, hid_t *dset, hsize_t *dims)
-{
-  eqg_h5_quiet q = eqg_h5_quiet_begin();
-  eqg_status st = EQG_OK;
-  hid_t type = -1, space = -1;
-  *dset = -1;
-  htri_t e = H5Lexists(file, name, H5P_DEFAULT);
-  if (e <= 0) {
-    H5Eclear2(H5E_DEFAULT);
-    st = eqg_error_set(EQG_EFORMAT, "no dataset '/%s'", name);
-    goto done;
-  }
-  if ((*dset = H5Dopen2(file, name, H5P_DEFAULT)) < 0) {
-    st = eqg_h5_fail(EQG_EFORMAT, "cannot open dataset '/%s'", name);
-    goto done;
-  }
-  if ((type = H5Dget_type(*dset)) < 0 || (space = H5Dget_space(*dset)) < 0) {
-    st = eqg_h5_fail(EQG_EFORMAT, "cannot read the type and shape of dataset '/%s'", name);
-    goto done;
-  }
-  if (H5Tget_class(type) != cls) {
-    st = eqg_error_set(EQG_EFORMAT, "dataset '/%s' is not %s", name,
-                       cls == H5T_FLOAT ? "floating-point" : "integer");
-    goto done;
-  }
-  int r = H5Sget_simple_extent_ndims(space);
-  if (r != rank) {
-    st = eqg_error_set(EQG_EFORMAT, "dataset '/%s' has rank %d, expected %d %s", name, r,
-                       rank, layout);
-    goto done;
-  }
-  H5Sget_simple_extent_dims(space, dims, NULL);
-done:
-  if (space >= 0) H5Sclose(space);
-  if (type >= 0) H5Tclose(type);
-  if (st != EQG_OK && *dset >= 0) {
-    H5Dclose(*dset);
-    *dset = -1;
-  }
-  eqg_h5_quiet_end(q);
-  return st;
-}
-
 /* Read the first `rows` entries along axis 0 of an open dataset into `data`. */
 static eqg_status read_rows(hid_t dset, const char *name, hid_t mtype, void *data, int rank,
                             const hsize_t *dims, hsize_t rows)
@@ -311,7 +265,8 @@ static eqg_status load_open(eqg_nbody_dataset **out, hid_t file, size_t max_traj
   hid_t loc = -1, vel = -1, chg = -1, clp = -1;
   hsize_t dl[4], dv[4], dq[2], dc[1];
   eqg_nbody_dataset *ds = NULL;
-  eqg_status st = open_nd(file, "loc", H5T_FLOAT, 4, "(n_traj, n_frames, n_particles, 3)",
+  eqg_status st = eqg_h5_open_array(file, "loc", true, EQG_H5_FLOAT, 4,
+                                    "(n_traj, n_frames, n_particles, 3)",
                           &loc, dl);
   if (st != EQG_OK) goto done;
   if (dl[3] != D || dl[1] < 1 || dl[2] < 1) {
@@ -320,7 +275,8 @@ static eqg_status load_open(eqg_nbody_dataset **out, hid_t file, size_t max_traj
                        "n_frames >= 1, n_particles >= 1, 3)", got);
     goto done;
   }
-  st = open_nd(file, "vel", H5T_FLOAT, 4, "(n_traj, n_frames, n_particles, 3)", &vel, dv);
+  st = eqg_h5_open_array(file, "vel", true, EQG_H5_FLOAT, 4,
+                         "(n_traj, n_frames, n_particles, 3)", &vel, dv);
   if (st != EQG_OK) goto done;
   if (memcmp(dl, dv, sizeof dl) != 0) {
     eqg_h5_format_dims(got, sizeof got, 4, dv);
@@ -329,7 +285,8 @@ static eqg_status load_open(eqg_nbody_dataset **out, hid_t file, size_t max_traj
                        want);
     goto done;
   }
-  st = open_nd(file, "charges", H5T_FLOAT, 2, "(n_traj, n_particles)", &chg, dq);
+  st = eqg_h5_open_array(file, "charges", true, EQG_H5_FLOAT, 2, "(n_traj, n_particles)", &chg,
+                         dq);
   if (st != EQG_OK) goto done;
   if (dq[0] != dl[0] || dq[1] != dl[2]) {
     eqg_h5_format_dims(got, sizeof got, 2, dq);
@@ -339,7 +296,7 @@ static eqg_status load_open(eqg_nbody_dataset **out, hid_t file, size_t max_traj
     goto done;
   }
   if (eqg_h5_exists(file, "clipped")) {
-    st = open_nd(file, "clipped", H5T_INTEGER, 1, "(n_traj)", &clp, dc);
+    st = eqg_h5_open_array(file, "clipped", true, EQG_H5_INTEGER, 1, "(n_traj)", &clp, dc);
     if (st != EQG_OK) goto done;
     if (dc[0] != dl[0]) {
       st = eqg_error_set(EQG_ESHAPE, "dataset '/clipped' has %llu entries, expected %llu "

@@ -121,6 +121,52 @@ void eqg_h5_format_dims(char *buf, size_t size, int rank, const hsize_t *dims)
   }
 }
 
+eqg_status eqg_h5_open_array(hid_t loc, const char *name, bool required, unsigned classes,
+                             int rank, const char *layout, hid_t *dset, hsize_t *dims)
+{
+  eqg_h5_quiet q = eqg_h5_quiet_begin();
+  eqg_status st = EQG_OK;
+  hid_t type = -1, space = -1;
+  *dset = -1;
+  if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) {
+    h5_forget();
+    if (required) st = eqg_error_set(EQG_EFORMAT, "no dataset '/%s' %s", name, layout);
+    goto done;
+  }
+  if ((*dset = H5Dopen2(loc, name, H5P_DEFAULT)) < 0) {
+    st = eqg_h5_fail(EQG_EFORMAT, "cannot open dataset '/%s'", name);
+    goto done;
+  }
+  if ((type = H5Dget_type(*dset)) < 0 || (space = H5Dget_space(*dset)) < 0) {
+    st = eqg_h5_fail(EQG_EFORMAT, "cannot read the type and shape of dataset '/%s'", name);
+    goto done;
+  }
+  const H5T_class_t cls = H5Tget_class(type);
+  if (!((cls == H5T_INTEGER && (classes & EQG_H5_INTEGER)) ||
+        (cls == H5T_FLOAT && (classes & EQG_H5_FLOAT)))) {
+    st = eqg_error_set(EQG_EFORMAT, "dataset '/%s' is not %s", name,
+                       classes == EQG_H5_FLOAT ? "floating-point"
+                       : classes == EQG_H5_INTEGER ? "integer" : "numeric");
+    goto done;
+  }
+  const int r = H5Sget_simple_extent_ndims(space);
+  if (r != rank) {
+    st = eqg_error_set(EQG_EFORMAT, "dataset '/%s' has rank %d, expected %d %s", name, r,
+                       rank, layout);
+    goto done;
+  }
+  H5Sget_simple_extent_dims(space, dims, NULL);
+done:
+  if (space >= 0) H5Sclose(space);
+  if (type >= 0) H5Tclose(type);
+  if (st != EQG_OK && *dset >= 0) {
+    H5Dclose(*dset);
+    *dset = -1;
+  }
+  eqg_h5_quiet_end(q);
+  return st;
+}
+
 /* ---- files and objects ----------------------------------------------------- */
 
 static hid_t fapl_strong(void)

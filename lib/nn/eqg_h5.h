@@ -110,6 +110,15 @@ eqg_status eqg_h5_fail(eqg_status s, const char *fmt, ...)
   __attribute__((format(printf, 2, 3)))
 #endif
   ;
+/* Open dataset `name` of `loc` with rank `rank` and elements of a class in
+ * `classes` (EQG_H5_INTEGER | EQG_H5_FLOAT); dims (rank entries) gets its
+ * shape and *dset stays open for the caller.  `layout` names the axes in
+ * messages, e.g. "(n_traj, n_particles)".  A missing dataset is EQG_EFORMAT if
+ * `required`, else EQG_OK with *dset = -1; a wrong class or rank EQG_EFORMAT. */
+enum { EQG_H5_INTEGER = 1, EQG_H5_FLOAT = 2 };
+eqg_status eqg_h5_open_array(hid_t loc, const char *name, bool required, unsigned classes,
+                             int rank, const char *layout, hid_t *dset, hsize_t *dims);
+
 /* "3 x 200 x 4" (rank 0: "scalar") into buf. */
 void eqg_h5_format_dims(char *buf, size_t size, int rank, const hsize_t *dims);
 
