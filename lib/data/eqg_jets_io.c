@@ -252,7 +252,7 @@ static eqg_status load_open(eqg_jet_dataset **out, hid_t file, size_t max_jets,
   for (int k = 0; k < N_SPEC && st == EQG_OK; k++)
     st = eqg_h5_open_array(file, SPECS[k].name, SPECS[k].required,
                            EQG_H5_INTEGER | EQG_H5_FLOAT, SPECS[k].rank, SPECS[k].layout,
-                 &d[k], dims[k]);
+                           &d[k], dims[k]);
   if (st != EQG_OK) goto done;
   const hsize_t Nf = dims[S_NOBJ][0], Pf = dims[S_PMU][1];
   const hsize_t want[N_SPEC][MAX_RANK] = {

@@ -267,7 +267,7 @@ static eqg_status load_open(eqg_nbody_dataset **out, hid_t file, size_t max_traj
   eqg_nbody_dataset *ds = NULL;
   eqg_status st = eqg_h5_open_array(file, "loc", true, EQG_H5_FLOAT, 4,
                                     "(n_traj, n_frames, n_particles, 3)",
-                          &loc, dl);
+                                    &loc, dl);
   if (st != EQG_OK) goto done;
   if (dl[3] != D || dl[1] < 1 || dl[2] < 1) {
     eqg_h5_format_dims(got, sizeof got, 4, dl);
