@@ -659,6 +659,8 @@ static eqg_model_config family_config(const eqg_layer_type *f, cloud_kind cloud,
     c = eqg_model_config_default(f, 4, width, depth, task);
     c.n_in = 2;
     c.scalars_to_blocks = true;
+    /* the published EGNN: four-vectors as points of R^4 (egnn_top) */
+    if (f == &eqg_layer_egnn) c.layer.metric = EQG_METRIC_EUCLIDEAN;
   }
   c.layer.width = width;
   c.depth = depth;

@@ -657,6 +657,15 @@ static void test_egnn_gradcheck(void **state)
   const char *const params2[] = { "block0.phi_e.0.weight", "block0.phi_x.1.weight", NULL };
   gradcheck_layer(&fx, true, params2, "egnn (sum, plain)");
   fixture_free(&fx);
+  /* four-vectors with the Minkowski square */
+  c = egnn_config(4, 8, 2);
+  c.metric = EQG_METRIC_MINKOWSKI;
+  fx = (fixture){ 0 };
+  fixture_layer(&fx, &eqg_layer_egnn, &c, 15, 1000);
+  fixture_batch(&fx, false, r);
+  fixture_momenta(&fx, 5, false, false, r);
+  gradcheck_layer(&fx, true, params, "egnn (Minkowski, D=4)");
+  fixture_free(&fx);
   gsl_rng_free(r);
 }
 
@@ -696,33 +705,63 @@ static void test_egnn_equivariance_3d(void **state)
   gsl_rng_free(r);
 }
 
-/* Four-vectors as points of R^4: rotations of the spatial part (diag(1, R))
- * are symmetries, boosts are not. */
-static void test_egnn_equivariance_4d(void **state)
+/* EGNN on four-vectors, metric G, seed-identical weights for both metrics.
+ * Euclidean (points of R^4): rotations of the spatial part (diag(1, R)) are
+ * symmetries, boosts are not.  Minkowski: boosts are symmetries too. */
+static void egnn_4d(eqg_metric metric, const char *label)
 {
-  (void)state;
   eqg_layer_config c = egnn_config(4, 16, 2);
+  c.metric = metric;
   fixture fx = { 0 };
   fixture_layer(&fx, &eqg_layer_egnn, &c, 41, 1000);
   gsl_rng *r = rng_new(42);
   fixture_batch(&fx, false, r);
   fixture_momenta(&fx, 50, false, false, r);
   for (size_t i = 0; i < fx.N * 4; i++) fx.x[i] /= 10;   /* O(1) coordinates */
-  const char *const claims[] = { "so3", "o3", "so2z", NULL };
-  equiv_claims(&fx, true, claims, "D=4");
+  const bool lorentz = metric == EQG_METRIC_MINKOWSKI;
+  const char *const rotations[] = { "so3", "o3", "so2z", NULL };
+  const char *const all[] = { "so3", "o3", "so2z", "boostz", "boost", "lorentz", NULL };
+  equiv_claims(&fx, true, lorentz ? all : rotations, label);
 
-  /* Outside the claim: a boost with rapidity 1 changes h by far more than
-   * round-off. */
+  /* A boost with rapidity 1: round-off for Minkowski, far more for Euclidean. */
   eqg_real n[3] = { 0.3, -0.5, 0.8 };
   eqg_group_elem e;
   eqg_group_elem_identity(&e, 4);
   assert_int_equal(eqg_boost_matrix(e.M, n, 1.0), EQG_OK);
   equiv_err w = equiv_measure(&fx, true, &e);
-  print_message("  egnn  D=4      boost eta=1  x %.2e  dx %.2e  h %.2e  (must exceed 1e-3)\n",
-                w.x, w.dx, w.h);
-  assert_true(w.h > 1e-3);
-  assert_true(w.dx > 1e-3);
+  print_message("  egnn  %s boost eta=1  x %.2e  dx %.2e  h %.2e  (must be %s)\n", label,
+                w.x, w.dx, w.h, lorentz ? "< 1e-10" : "> 1e-3");
+  if (lorentz) {
+    assert_true(w.h < 1e-10 && w.dx < 1e-10);
+  } else {
+    assert_true(w.h > 1e-3);
+    assert_true(w.dx > 1e-3);
+  }
   fixture_free(&fx);
+  gsl_rng_free(r);
+}
+
+static void test_egnn_equivariance_4d(void **state)
+{
+  (void)state;
+  egnn_4d(EQG_METRIC_EUCLIDEAN, "D=4 Euclidean");
+  egnn_4d(EQG_METRIC_MINKOWSKI, "D=4 Minkowski");
+
+  /* Metrics the layer cannot use are refused at allocation. */
+  gsl_rng *r = rng_new(43);
+  eqg_params *p = eqg_params_alloc();
+  assert_non_null(p);
+  eqg_layer_config c = egnn_config(3, 8, 0);
+  c.metric = EQG_METRIC_MINKOWSKI;
+  assert_null(eqg_layer_egnn.alloc(p, "a", &c, r));
+  assert_non_null(strstr(eqg_error_message(), "Minkowski"));
+  c = egnn_config(4, 8, 0);
+  c.metric = EQG_METRIC_GENERAL;
+  for (int k = 0; k < 4; k++) c.metric_g[5 * k] = k ? -1 : 1;
+  c.metric_g[1] = 0.5;   /* not symmetric */
+  assert_null(eqg_layer_egnn.alloc(p, "b", &c, r));
+  assert_non_null(strstr(eqg_error_message(), "symmetric"));
+  eqg_params_free(p);
   gsl_rng_free(r);
 }
 

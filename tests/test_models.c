@@ -173,6 +173,8 @@ static void test_preset_counts(void **state)
   assert_int_equal(egnn_l, 29120);
   assert_int_equal(preset_count("egnn_top"),
                    3 * T + 3 * egnn_l + (egnn_l - (T + 1) * T - T) + readout);   /* 116,738 */
+  /* the Minkowski-metric EGNN changes d2, not a parameter */
+  assert_int_equal(preset_count("egnn_minkowski_top"), preset_count("egnn_top"));
   /* gnn_top: 4 GCL layers, 4T^2 + 2T^2 + 4T = 24,832 each */
   assert_int_equal(preset_count("gnn_top"), 7 * T + 4 * (6 * T * T + 4 * T) + readout);
   assert_int_equal(preset_count("gnn_top"), 104066);
@@ -202,7 +204,7 @@ static const struct { const char *name; bool d3, d4; } known_dims[] = {
   { "gnn", true, true },     /* coordinates as plain features */
   { "rf", true, false },     /* Euclidean radial field: 3-vectors only */
   { "schnet", true, true },  /* D = 4: Euclidean distances, no claim */
-  { "egnn", true, true },    /* D = 4: rotations only */
+  { "egnn", true, true },    /* D = 4: Euclidean or Minkowski metric */
   { "lgeb", false, true },   /* four-vectors only */
   { "vecnet", true, true },
   { "deepsets", true, true },  /* coordinates as plain features */

@@ -12,10 +12,11 @@ enum { D = EQG_TT_D, S = EQG_TT_S, N_BEAMS = EQG_TT_N_BEAMS };
 /* ---- models ------------------------------------------------------------------ */
 
 static const char *const model_names[EQG_TT_MODEL_COUNT] = {
-  "lorentznet", "egnn", "gnn", "pfn", "particlenet", "vecnet"
+  "lorentznet", "egnn", "gnn", "pfn", "particlenet", "vecnet", "egnn_minkowski"
 };
 static const char *const model_presets[EQG_TT_MODEL_COUNT] = {
-  "lorentznet", "egnn_top", "gnn_top", "pfn_top", "particlenet_top", "vecnet_top"
+  "lorentznet", "egnn_top", "gnn_top", "pfn_top", "particlenet_top", "vecnet_top",
+  "egnn_minkowski_top"
 };
 _Static_assert(sizeof model_names / sizeof *model_names == EQG_TT_MODEL_COUNT,
                "one name per model kind");
@@ -35,7 +36,7 @@ eqg_status eqg_tt_model_find(const char *name, eqg_tt_model_kind *k)
       return EQG_OK;
     }
   return eqg_error_set(EQG_EINVAL, "unknown model '%s' (known: lorentznet, egnn, gnn, pfn, "
-                       "particlenet, vecnet)", name ? name : "(null)");
+                       "particlenet, vecnet, egnn_minkowski)", name ? name : "(null)");
 }
 
 eqg_status eqg_tt_model_list(const char *list, eqg_tt_model_kind *kinds, size_t cap, size_t *n)
@@ -102,7 +103,8 @@ eqg_status eqg_tt_inputs_check(eqg_tt_model_kind k, const eqg_tt_inputs *in)
   if ((unsigned)in->features >= EQG_TT_FEATURES_COUNT)
     return eqg_error_set(EQG_EINVAL, "unknown feature kind %d", (int)in->features);
   if (in->features == EQG_TT_FEATURES_REL &&
-      (k == EQG_TT_LORENTZNET || k == EQG_TT_EGNN || k == EQG_TT_VECNET))
+      (k == EQG_TT_LORENTZNET || k == EQG_TT_EGNN || k == EQG_TT_VECNET ||
+       k == EQG_TT_EGNN_MINKOWSKI))
     return eqg_error_set(EQG_EINVAL, "jet-relative features are for the non-geometric models "
                          "(gnn, pfn, particlenet); %s works on four-momenta",
                          eqg_tt_model_name(k));
@@ -114,7 +116,7 @@ eqg_status eqg_tt_inputs_check(eqg_tt_model_kind k, const eqg_tt_inputs *in)
 
 eqg_tt_inputs eqg_tt_inputs_default(eqg_tt_model_kind k)
 {
-  const bool lorentz = k == EQG_TT_LORENTZNET || k == EQG_TT_VECNET;
+  const bool lorentz = k == EQG_TT_LORENTZNET || k == EQG_TT_VECNET || k == EQG_TT_EGNN_MINKOWSKI;
   const bool geometric = lorentz || k == EQG_TT_EGNN;
   return (eqg_tt_inputs){ .beams = true, .knn = 16, .p_scale = lorentz ? 1 : 100,
                           .features = geometric ? EQG_TT_FEATURES_P4 : EQG_TT_FEATURES_REL };

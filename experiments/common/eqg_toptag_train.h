@@ -61,10 +61,11 @@ typedef enum eqg_tt_model_kind {
   EQG_TT_PFN,          /* pfn_top */
   EQG_TT_PARTICLENET,  /* particlenet_top */
   EQG_TT_VECNET,       /* vecnet_top */
+  EQG_TT_EGNN_MINKOWSKI, /* egnn_minkowski_top */
   EQG_TT_MODEL_COUNT
 } eqg_tt_model_kind;
 
-/* "lorentznet", "egnn", "gnn", "pfn", "particlenet", "vecnet". */
+/* "lorentznet", "egnn", "gnn", "pfn", "particlenet", "vecnet", "egnn_minkowski". */
 const char *eqg_tt_model_name(eqg_tt_model_kind k);
 /* Kind by name; EQG_EINVAL with the list otherwise. */
 eqg_status eqg_tt_model_find(const char *name, eqg_tt_model_kind *k);

@@ -7,7 +7,10 @@
  * from the INPUT h and x of the layer.
  *
  *   geometry     r_ij  = x_i - x_j                               (E, D)
- *                d2_ij = |r_ij|^2, Euclidean over all D components (E, 1)
+ *                d2_ij = <r_ij, r_ij> = r_ij^T G r_ij            (E, 1)
+ *                G = cfg.metric: Euclidean (the reference; |r_ij|^2 over all D
+ *                components), Minkowski diag(1, -1, -1, -1) (D = 4), or a
+ *                symmetric cfg.metric_g (EQG_METRIC_GENERAL)
  *   message      m_ij  = phi_e([h_i, h_j, d2_ij, a_ij])          (E, 2F + 1 + A) -> (E, F)
  *                phi_e = Lin(2F + 1 + A -> F) act Lin(F -> F) act
  *   x update     (cfg.update_x)
@@ -24,12 +27,17 @@
  *                reference; else h_i <- phi_h(...)),  phi_h = Lin(2F -> F) act Lin(F -> F)
  *   v, s, vec    unchanged (s and vec are not read)
  *
- * cfg.metric is not used: d2 is always the Euclidean square norm, also for
- * D = 4 (four-momenta treated as points of R^4), which is why the layer is
- * not Lorentz-equivariant.  Claims: D = 3: so3, o3, translation, so2z; D = 4
- * (3 x 3 rotations acting as diag(1, R)): so3, o3, so2z.  h is invariant and x
- * equivariant because h, m and phi_x(m) see x only through |r_ij|^2, and r_ij,
- * v_i transform as displacements (edge attributes are taken as invariant).
+ * With the Euclidean metric at D = 4 four-momenta are points of R^4 (the
+ * EGNN baseline of top tagging): not Lorentz-equivariant.  With the Minkowski
+ * metric d2_ij = (p_i - p_j)^2 is the Lorentz square, i.e. -m_ij^2 plus the
+ * masses for a pair of constituents, and the same update is Lorentz-
+ * equivariant (an ablation: EGNN's message passing with LorentzNet's metric).
+ * Claims: Euclidean D = 3: so3, o3, translation, so2z; Euclidean D = 4
+ * (3 x 3 rotations acting as diag(1, R)): so3, o3, so2z; Minkowski: those and
+ * boostz, boost, lorentz; a general G: none.  h is invariant and x
+ * equivariant because h, m and phi_x(m) see x only through <r_ij, r_ij>, which
+ * every transformation preserving G keeps, and r_ij, v_i transform as
+ * displacements (edge attributes are taken as invariant).
  * The clamp acts per component, so it is covariant only while inactive (the
  * reference code: "never activated"); ordinary inputs stay far below 100.
  *
@@ -59,13 +67,15 @@ typedef struct egnn_layer {
 static bool egnn_claims(const eqg_layer_config *cfg, const eqg_group_type *g)
 {
   if (!cfg || !g) return false;
+  if (cfg->metric == EQG_METRIC_GENERAL) return false;
   if (cfg->dim == 3) return eqg_layer_claims_e3(cfg, g);
-  /* Four-vectors as points of R^4: rotations of the spatial part keep every
-   * |r_ij|^2, boosts do not (and translations of four-momenta are not a
-   * symmetry the experiment applies). */
-  if (cfg->dim == 4)
-    return g == &eqg_group_so3 || g == &eqg_group_o3 || g == &eqg_group_so2z;
-  return false;
+  if (cfg->dim != 4) return false;
+  /* Four-vectors: rotations of the spatial part keep every <r_ij, r_ij>;
+   * boosts only the Minkowski one (translations of four-momenta are not a
+   * symmetry the experiments apply). */
+  const bool rotation = g == &eqg_group_so3 || g == &eqg_group_o3 || g == &eqg_group_so2z;
+  const bool boost = g == &eqg_group_boostz || g == &eqg_group_boost || g == &eqg_group_lorentz;
+  return rotation || (boost && cfg->metric == EQG_METRIC_MINKOWSKI);
 }
 
 static void egnn_free(void *layer)
@@ -111,6 +121,7 @@ static void *egnn_alloc(eqg_params *p, const char *prefix, const eqg_layer_confi
                   F, cfg->dim);
     return NULL;
   }
+  if (eqg_layer_check_metric("egnn", cfg) != EQG_OK) return NULL;
   if (cfg->coord_agg != EQG_AGG_MEAN && cfg->coord_agg != EQG_AGG_SUM) {
     eqg_error_set(EQG_EINVAL, "layer egnn: unknown coordinate aggregation %d",
                   (int)cfg->coord_agg);
@@ -163,7 +174,9 @@ static eqg_status egnn_forward(eqg_tape *t, eqg_params *p, const void *layer,
   /* geometry */
   eqg_tensor *r = eqg_sub(t, eqg_graph_gather_dst(t, b, x),
                           eqg_graph_gather_src(t, b, x));                /* (E, D) x_i - x_j */
-  eqg_tensor *z = eqg_sqnorm_rows(t, r);                                 /* (E, 1) d2_ij */
+  eqg_tensor *z = c->metric == EQG_METRIC_EUCLIDEAN ? eqg_sqnorm_rows(t, r)
+                                                    : eqg_layer_metric_product(t, c, r, r);
+                                                                         /* (E, 1) d2_ij */
   if (c->n_edge_attr > 0) z = eqg_concat_cols(t, z, io->a);              /* (E, 1 + A) */
 
   /* message m_ij = phi_e([h_i, h_j, d2_ij, a_ij]) */

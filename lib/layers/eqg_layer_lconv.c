@@ -88,15 +88,8 @@ static eqg_status lconv_check_config(const eqg_layer_config *c)
     return eqg_error_set(EQG_EINVAL, "lconv: n_vec (vector channels C) must be at least 1");
   if (lconv_n_gen(c) > 16)
     return eqg_error_set(EQG_EINVAL, "lconv: n_generators %zu is above 16", c->n_generators);
-  if (c->metric == EQG_METRIC_MINKOWSKI && c->dim != 4)
-    return eqg_error_set(EQG_EINVAL, "lconv: the Minkowski metric needs dim 4, not %zu", c->dim);
-  if (c->metric != EQG_METRIC_EUCLIDEAN && c->metric != EQG_METRIC_MINKOWSKI &&
-      c->metric != EQG_METRIC_GENERAL)
-    return eqg_error_set(EQG_EINVAL, "lconv: unknown metric %d", (int)c->metric);
-  if (c->metric == EQG_METRIC_GENERAL)
-    for (size_t k = 0; k < c->dim * c->dim; k++)
-      if (!isfinite(c->metric_g[k]))
-        return eqg_error_set(EQG_EINVAL, "lconv: metric_g has a non-finite entry");
+  eqg_status st = eqg_layer_check_metric("lconv", c);
+  if (st != EQG_OK) return st;
   if (c->coord_agg != EQG_AGG_MEAN && c->coord_agg != EQG_AGG_SUM)
     return eqg_error_set(EQG_EINVAL, "lconv: unknown coordinate aggregation %d",
                          (int)c->coord_agg);

@@ -142,18 +142,7 @@ static void *lgeb_alloc(eqg_params *p, const char *prefix, const eqg_layer_confi
                   (int)cfg->coord_agg);
     return NULL;
   }
-  if (cfg->metric != EQG_METRIC_MINKOWSKI && cfg->metric != EQG_METRIC_EUCLIDEAN &&
-      cfg->metric != EQG_METRIC_GENERAL) {
-    eqg_error_set(EQG_EINVAL, "layer lgeb: unknown metric %d", (int)cfg->metric);
-    return NULL;
-  }
-  if (cfg->metric == EQG_METRIC_GENERAL)
-    for (size_t k = 0; k < 16; k++)
-      if (!isfinite(cfg->metric_g[k]) || cfg->metric_g[k] != cfg->metric_g[(k % 4) * 4 + k / 4]) {
-        eqg_error_set(EQG_EINVAL, "layer lgeb: metric_g must be finite and symmetric "
-                      "(entry %zu, %zu is %g)", k / 4, k % 4, cfg->metric_g[k]);
-        return NULL;
-      }
+  if (eqg_layer_check_metric("lgeb", cfg) != EQG_OK) return NULL;
   if (!(cfg->coord_clamp >= 0) || cfg->dropout != 0) {
     eqg_error_set(EQG_EINVAL, "layer lgeb: coord_clamp %g must be >= 0 (0: off) and "
                   "dropout %g must be 0 (no dropout inside the blocks)", cfg->coord_clamp,

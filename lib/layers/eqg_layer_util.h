@@ -8,6 +8,7 @@
 #ifndef EQG_LAYER_UTIL_H
 #define EQG_LAYER_UTIL_H
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -88,6 +89,29 @@ static inline bool eqg_layer_claims_e3(const eqg_layer_config *cfg, const eqg_gr
   for (size_t k = 0; k < sizeof names / sizeof *names; k++)
     if (strcmp(g->name, names[k]) == 0) return true;
   return false;
+}
+
+/* EQG_OK if cfg's metric can be used at cfg->dim: Euclidean, Minkowski (D = 4
+ * only) or EQG_METRIC_GENERAL with a finite symmetric (D, D) metric_g; else
+ * EQG_EINVAL with a message naming the family. */
+static inline eqg_status eqg_layer_check_metric(const char *family, const eqg_layer_config *cfg)
+{
+  const size_t D = cfg->dim;
+  switch (cfg->metric) {
+  case EQG_METRIC_EUCLIDEAN:
+    return EQG_OK;
+  case EQG_METRIC_MINKOWSKI:
+    if (D == 4) return EQG_OK;
+    return eqg_error_set(EQG_EINVAL, "layer %s: the Minkowski metric needs dim 4, not %zu",
+                         family, D);
+  case EQG_METRIC_GENERAL:
+    for (size_t k = 0; k < D * D; k++)
+      if (!isfinite(cfg->metric_g[k]) || cfg->metric_g[k] != cfg->metric_g[(k % D) * D + k / D])
+        return eqg_error_set(EQG_EINVAL, "layer %s: metric_g must be finite and symmetric "
+                             "(entry %zu, %zu is %g)", family, k / D, k % D, cfg->metric_g[k]);
+    return EQG_OK;
+  }
+  return eqg_error_set(EQG_EINVAL, "layer %s: unknown metric %d", family, (int)cfg->metric);
 }
 
 /* (n, D), (n, D) -> (n, 1): a_i^T G b_i with the configured metric: Euclidean,

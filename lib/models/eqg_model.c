@@ -68,10 +68,14 @@ static void preset_top(eqg_model_config *c, const eqg_layer_type *family, size_t
 /* name -> preset of the top-tagging set; false if the name is not one. */
 static bool preset_top_find(eqg_model_config *c, const char *name)
 {
-  if (strcmp(name, "egnn_top") == 0) {          /* Euclidean |x_i - x_j|^2 in R^4 */
+  const bool egnn_minkowski = strcmp(name, "egnn_minkowski_top") == 0;
+  if (strcmp(name, "egnn_top") == 0 || egnn_minkowski) {
     preset_top(c, &eqg_layer_egnn, 64, 4, EQG_ACT_SILU);
     c->last_updates_x = false;
     c->layer.coord_clamp = 100;
+    /* egnn_top: Euclidean |x_i - x_j|^2 in R^4, the EGNN baseline */
+    c->layer.metric = egnn_minkowski ? EQG_METRIC_MINKOWSKI : EQG_METRIC_EUCLIDEAN;
+    if (egnn_minkowski) c->layer.coord_clamp = 0;
   } else if (strcmp(name, "gnn_top") == 0) {
     preset_top(c, &eqg_layer_gnn, 64, 4, EQG_ACT_SILU);
   } else if (strcmp(name, "pfn_top") == 0) {    /* Phi: plain ReLU blocks, sum pooling */
@@ -110,7 +114,7 @@ eqg_status eqg_model_config_preset(eqg_model_config *cfg, const char *name)
     cfg->embed = false;             /* radial field carries no node features */
   } else if (!preset_top_find(cfg, name)) {
     return eqg_error_set(EQG_EINVAL, "unknown model preset '%s' (known: lorentznet, "
-                         "egnn_nbody, gnn_nbody, rf_nbody, egnn_top, gnn_top, pfn_top, "
+                         "egnn_nbody, gnn_nbody, rf_nbody, egnn_top, egnn_minkowski_top, gnn_top, pfn_top, "
                          "particlenet_top, vecnet_top)", name);
   }
   return EQG_OK;

@@ -59,6 +59,8 @@ eqg_model_config eqg_model_config_default(const eqg_layer_type *family, size_t d
  *   "egnn_top"        EGNN x 4, width 64, SiLU, four-momenta as points of R^4
  *                     (Euclidean |x_i - x_j|^2), no x update in the last block
  *                                                              116,738 parameters
+ *   "egnn_minkowski_top"  the same with the Minkowski metric: d2_ij =
+ *                     (p_i - p_j)^2, Lorentz-equivariant (ablation) 116,738
  *   "gnn_top"         generic GCL x 4, width 64, SiLU, sum aggregation (as the
  *                     EGNN reference code's GCL), [scalars, x] as features
  *                                                              104,066 parameters

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""check_nbody_torch.py: train the reference PyTorch EGNN on eqgnn's N-body files.
+
+A development cross-check, NOT used by the tests or CI.  It answers one
+question: is a difference between eqgnn's `nbody --model egnn` and the EGNN
+paper's 0.0071 in eqgnn's model/optimiser, or in the data and the protocol?
+It trains the EGNN of experiments/bench_egnn_torch.py (the reference code's
+E_GCL_vel network, 134,020 parameters) exactly as the reference main_nbody.py
+does (float32 by default, Adam lr 5e-4, weight decay 1e-12, batch 100 with
+shuffling and drop-last, loss = MSE over all position coordinates, input
+frame 30 -> target frame 40, edge attributes [q_i q_j, |x_i - x_j|^2]) on the
+files nbody_gen writes, and prints train / valid / test MSE every --eval-every
+epochs and the test MSE at the best validation epoch.
+
+Usage: /usr/bin/python3 experiments/check_nbody_torch.py --datadir DIR
+       [--epochs N] [--n-train 3000] [--seed S] [--float64] [--threads T]
+       [--csv FILE]      (Debian: apt-get install python3-torch python3-h5py)
+"""
+import argparse
+import os
+import sys
+import time
+
+try:
+    import h5py
+    import numpy as np
+    import torch
+except ImportError as e:  # pragma: no cover
+    sys.exit(f"check_nbody_torch: {e} (Debian: python3-torch python3-h5py)")
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_egnn_torch import EGNNVel  # noqa: E402
+
+P = 5  # particles per system
+
+
+def load(path, n, frame0, frame_t, dtype):
+    """(x0, v0, q, x_target) of the first n trajectories: (n, P, 3) and (n, P)."""
+    with h5py.File(path, "r") as f:
+        loc, vel, q = f["loc"], f["vel"], f["charges"]
+        if n > loc.shape[0]:
+            sys.exit(f"check_nbody_torch: {path} holds {loc.shape[0]} trajectories, {n} asked")
+        t = lambda a: torch.tensor(np.asarray(a), dtype=dtype)
+        return t(loc[:n, frame0]), t(vel[:n, frame0]), t(q[:n]), t(loc[:n, frame_t])
+
+
+def edges_of(G):
+    """Fully connected directed edges without self loops, row = receiving node."""
+    rows, cols = [], []
+    for g in range(G):
+        for i in range(P):
+            for j in range(P):
+                if i != j:
+                    rows.append(g * P + i)
+                    cols.append(g * P + j)
+    return torch.tensor(rows), torch.tensor(cols)
+
+
+def predict(model, x0, v0, q, edges):
+    G = x0.shape[0]
+    x, v, q = x0.reshape(G * P, 3), v0.reshape(G * P, 3), q.reshape(G * P, 1)
+    row, col = edges
+    d2 = torch.sum((x[row] - x[col]) ** 2, 1, keepdim=True)
+    edge_attr = torch.cat([q[row] * q[col], d2], dim=1)
+    h = v.norm(dim=1, keepdim=True)
+    return model(h, x, edges, v, edge_attr).reshape(G, P, 3)
+
+
+def evaluate(model, data, batch):
+    """MSE over all coordinates, in batches (the last one may be short)."""
+    x0, v0, q, xt = data
+    total, n = 0.0, x0.shape[0]
+    with torch.no_grad():
+        for s in range(0, n, batch):
+            e = min(n, s + batch)
+            pred = predict(model, x0[s:e], v0[s:e], q[s:e], edges_of(e - s))
+            total += torch.sum((pred - xt[s:e]) ** 2).item()
+    return total / (n * P * 3)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--datadir", required=True)
+    ap.add_argument("--epochs", type=int, default=300)
+    ap.add_argument("--n-train", type=int, default=3000)
+    ap.add_argument("--n-valid", type=int, default=2000)
+    ap.add_argument("--n-test", type=int, default=2000)
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--eval-every", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--float64", action="store_true")
+    ap.add_argument("--csv", help="write epoch,train,valid,test rows here")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    dtype = torch.float64 if a.float64 else torch.float32
+    sets = {}
+    for name, n in (("train", a.n_train), ("valid", a.n_valid), ("test", a.n_test)):
+        sets[name] = load(os.path.join(a.datadir, f"nbody_{name}.h5"), n, 30, 40, dtype)
+    model = EGNNVel().to(dtype)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr, weight_decay=1e-12)
+    train = sets["train"]
+    edges = edges_of(a.batch)
+    n_batches = a.n_train // a.batch   # drop last
+    csv = open(a.csv, "w") if a.csv else None
+    if csv:
+        csv.write("epoch,train_mse,valid_mse,test_mse\n")
+    best = (float("inf"), 0, 0.0)
+    t0 = time.time()
+    for epoch in range(1, a.epochs + 1):
+        perm = torch.randperm(a.n_train)
+        run = 0.0
+        for b in range(n_batches):
+            idx = perm[b * a.batch:(b + 1) * a.batch]
+            opt.zero_grad()
+            pred = predict(model, *(t[idx] for t in train[:3]), edges)
+            loss = torch.mean((pred - train[3][idx]) ** 2)
+            loss.backward()
+            opt.step()
+            run += loss.item()
+        if epoch % a.eval_every == 0 or epoch == a.epochs:
+            va, te = evaluate(model, sets["valid"], a.batch), evaluate(model, sets["test"], a.batch)
+            if va < best[0]:
+                best = (va, epoch, te)
+            line = f"{epoch},{run / n_batches:.17g},{va:.17g},{te:.17g}"
+            if csv:
+                csv.write(line + "\n")
+                csv.flush()
+            print(f"epoch {epoch:6d}  train {run / n_batches:.4e}  valid {va:.4e}  test {te:.4e}"
+                  f"  ({time.time() - t0:.0f} s)", flush=True)
+    print(f"best validation {best[0]:.4e} at epoch {best[1]}: test MSE {best[2]:.4e}")
+
+
+if __name__ == "__main__":
+    main()
