@@ -344,6 +344,133 @@ static void test_save_replaces_atomically(void **state)
   eqg_params_free(p);
 }
 
+/* ---- a checkpoint with a group of the program's own ---------------------------- */
+
+typedef struct group_ctx {
+  long answer;
+  const eqg_real *history;   /* (n) */
+  size_t n;
+  int calls;
+} group_ctx;
+
+static eqg_status fill_run(hid_t g, const void *ctx)
+{
+  group_ctx *c = (group_ctx *)ctx;
+  c->calls++;
+  eqg_status st;
+  if ((st = eqg_h5_write_attr_long(g, "answer", c->answer)) ||
+      (st = eqg_h5_write_vector(g, "history", c->history, c->n)))
+    return st;
+  return EQG_OK;
+}
+
+static eqg_status fill_fails(hid_t g, const void *ctx)
+{
+  (void)ctx;
+  assert_int_equal(eqg_h5_write_attr_long(g, "partial", 1), EQG_OK);
+  return eqg_error_set(EQG_EINVAL, "history is inconsistent");
+}
+
+static void test_save_group_roundtrip(void **state)
+{
+  fixture *fx = *state;
+  eqg_params *p = make_model(3, NULL, NULL, true);
+  fill_values(p, 1);
+  eqg_optim *o = make_adam(p);
+  eqg_checkpoint_meta meta = make_meta();
+  const eqg_real hist[3] = { 0.5, -0.0, 1e-300 };
+  group_ctx ctx = { .answer = -42, .history = hist, .n = 3 };
+  assert_int_equal(eqg_checkpoint_save_group(fx->path, p, o, &meta, "run", fill_run, &ctx),
+                   EQG_OK);
+  assert_int_equal(ctx.calls, 1);
+  assert_int_equal(count_files(fx->dir, NULL), 1);   /* no staging or temporary file */
+
+  /* An ordinary checkpoint to eqg_checkpoint_load... */
+  eqg_params *q = make_model(3, NULL, NULL, true);
+  fill_values(q, 9);
+  eqg_optim_config c = eqg_optim_config_default();
+  eqg_optim *r = eqg_optim_alloc(&eqg_optim_adam, &c, q->size);
+  assert_non_null(r);
+  eqg_checkpoint_meta got;
+  assert_int_equal(eqg_checkpoint_load(fx->path, q, r, &got), EQG_OK);
+  assert_memory_equal(p->data, q->data, p->size * sizeof *p->data);
+  assert_memory_equal(p->buf, q->buf, p->buf_size * sizeof *p->buf);
+  assert_memory_equal(o->state[1], r->state[1], o->n * sizeof *o->state[1]);
+  assert_int_equal(got.step, 1234);
+
+  /* ...with the group beside it. */
+  hid_t f, g;
+  assert_int_equal(eqg_checkpoint_group_open(fx->path, "run", "the tests", &f, &g), EQG_OK);
+  long answer;
+  eqg_real back[3];
+  assert_int_equal(eqg_h5_read_attr_long(g, "answer", &answer), EQG_OK);
+  assert_int_equal(answer, -42);
+  assert_int_equal(eqg_h5_read_vector(g, "history", back, 3), EQG_OK);
+  assert_memory_equal(back, hist, sizeof hist);
+  eqg_h5_close(g);
+  eqg_h5_close(f);
+
+  /* A plain checkpoint has no such group. */
+  save_standard(fx->path);
+  f = g = 0;
+  eqg_error_clear();
+  assert_int_equal(eqg_checkpoint_group_open(fx->path, "run", "the tests", &f, &g),
+                   EQG_EFORMAT);
+  char want[512];
+  snprintf(want, sizeof want, "'%s' has no /run group (not a checkpoint of the tests)",
+           fx->path);
+  assert_string_equal(eqg_error_message(), want);
+  assert_true(f == -1 && g == -1);
+  char path[256];
+  eqg_test_dir_join(path, sizeof path, fx, "nope.h5");
+  assert_int_equal(eqg_checkpoint_group_open(path, "run", "the tests", &f, &g), EQG_EIO);
+  assert_message_has("nope.h5");
+
+  eqg_optim_free(r);
+  eqg_params_free(q);
+  eqg_optim_free(o);
+  eqg_params_free(p);
+}
+
+static void test_save_group_failure_leaves_nothing(void **state)
+{
+  fixture *fx = *state;
+  eqg_params *p = make_model(3, NULL, NULL, true);
+  fill_values(p, 4);
+  eqg_optim *o = make_adam(p);
+
+  /* fill() fails: no file at all, and the message names the checkpoint. */
+  eqg_error_clear();
+  assert_int_equal(eqg_checkpoint_save_group(fx->path, p, o, NULL, "run", fill_fails, NULL),
+                   EQG_EINVAL);
+  assert_message_has("history is inconsistent");
+  assert_message_has(fx->path);
+  assert_int_equal(count_files(fx->dir, NULL), 0);
+
+  /* Over an existing checkpoint: the old file stays, nothing else appears. */
+  save_standard(fx->path);
+  struct stat before, after;
+  assert_int_equal(stat(fx->path, &before), 0);
+  assert_int_equal(eqg_checkpoint_save_group(fx->path, p, o, NULL, "run", fill_fails, NULL),
+                   EQG_EINVAL);
+  assert_int_equal(stat(fx->path, &after), 0);
+  assert_true(before.st_ino == after.st_ino && before.st_size == after.st_size);
+  assert_int_equal(count_files(fx->dir, NULL), 1);
+
+  /* The checkpoint itself is refused (non-finite value): fill() is never called. */
+  group_ctx ctx = { .n = 0 };
+  p->data[2] = NAN;
+  assert_int_equal(eqg_checkpoint_save_group(fx->path, p, o, NULL, "run", fill_run, &ctx),
+                   EQG_ENONFINITE);
+  assert_int_equal(ctx.calls, 0);
+  assert_int_equal(stat(fx->path, &after), 0);
+  assert_true(before.st_ino == after.st_ino);
+  assert_int_equal(count_files(fx->dir, NULL), 1);
+
+  eqg_optim_free(o);
+  eqg_params_free(p);
+}
+
 static void test_reject_missing_file(void **state)
 {
   fixture *fx = *state;
@@ -702,6 +829,8 @@ int main(void)
     T(test_roundtrip_bitwise),
     T(test_roundtrip_sgd_without_meta),
     T(test_save_replaces_atomically),
+    T(test_save_group_roundtrip),
+    T(test_save_group_failure_leaves_nothing),
     T(test_reject_missing_file),
     T(test_reject_not_hdf5),
     T(test_reject_truncated),

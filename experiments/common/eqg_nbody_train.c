@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <gsl/gsl_rng.h>
 
@@ -425,14 +424,23 @@ unsigned long eqg_nbt_epoch_seed(unsigned long seed, long epoch)
 
 /* ---- checkpoints ---------------------------------------------------------------- */
 
-/* The run settings a resumed run must share with its checkpoint. */
-static eqg_status write_settings(hid_t g, const eqg_nbt_config *c, size_t n_train,
-                                 const eqg_nbt_result *r)
+/* The run settings a resumed run must share with its checkpoint, and the
+ * history so far. */
+typedef struct run_state {
+  const eqg_nbt_config *c;
+  size_t n_train;
+  const eqg_nbt_result *r;
+} run_state;
+
+static eqg_status write_settings(hid_t g, const void *ctx)
 {
+  const run_state *s = ctx;
+  const eqg_nbt_config *c = s->c;
+  const eqg_nbt_result *r = s->r;
   eqg_status st;
   if ((st = eqg_h5_write_attr_string(g, "model", eqg_nbt_model_name(c->model))) ||
       (st = eqg_h5_write_attr_ulong(g, "seed", c->seed)) ||
-      (st = eqg_h5_write_attr_ulong(g, "n_train", (unsigned long)n_train)) ||
+      (st = eqg_h5_write_attr_ulong(g, "n_train", (unsigned long)s->n_train)) ||
       (st = eqg_h5_write_attr_ulong(g, "batch", (unsigned long)c->batch)) ||
       (st = eqg_h5_write_attr_double(g, "lr", c->lr)) ||
       (st = eqg_h5_write_attr_double(g, "weight_decay", c->weight_decay)) ||
@@ -453,8 +461,7 @@ static eqg_status write_settings(hid_t g, const eqg_nbt_config *c, size_t n_trai
   return EQG_OK;
 }
 
-/* eqg_checkpoint_save into a staging file, add /nbody, then rename the whole
- * over the checkpoint: readers see the old file or the complete new one. */
+/* Parameters and optimiser with /nbody beside them, replaced atomically. */
 static eqg_status save_checkpoint(const eqg_nbt_config *c, const eqg_nbt_model *m,
                                   const eqg_optim *o, size_t n_train, const eqg_nbt_result *r)
 {
@@ -462,29 +469,9 @@ static eqg_status save_checkpoint(const eqg_nbt_config *c, const eqg_nbt_model *
   snprintf(meta.model_type, sizeof meta.model_type, "%s", eqg_nbt_model_name(c->model));
   snprintf(meta.model_config, sizeof meta.model_config, "%s", r->model_config);
   snprintf(meta.program, sizeof meta.program, "%s", c->program ? c->program : "");
-  const size_t len = strlen(c->checkpoint) + 32;
-  char *stage = malloc(len);
-  if (!stage) return eqg_error_set(EQG_ENOMEM, "out of memory");
-  snprintf(stage, len, "%s.stage.%ld", c->checkpoint, (long)getpid());
-  eqg_status st = eqg_checkpoint_save(stage, m->params, o, &meta);
-  if (st != EQG_OK) {
-    free(stage);
-    return st;
-  }
-  hid_t f = -1, g = -1;
-  if ((st = eqg_h5_open(stage, true, &f)) != EQG_OK) {
-    remove(stage);
-    free(stage);
-    return st;
-  }
-  if ((g = eqg_h5_group_create(f, "nbody")) < 0) st = EQG_EIO;
-  else st = write_settings(g, c, n_train, r);
-  eqg_h5_close(g);
-  if (st != EQG_OK) {
-    eqg_h5_discard(f, stage);
-    return eqg_error_prefix(st, "checkpoint '%s': ", c->checkpoint);
-  }
-  return eqg_h5_commit(f, stage, c->checkpoint);
+  const run_state s = { .c = c, .n_train = n_train, .r = r };
+  return eqg_checkpoint_save_group(c->checkpoint, m->params, o, &meta, "nbody",
+                                   write_settings, &s);
 }
 
 static eqg_status mismatch(const char *path, const char *what, const char *file_val,
@@ -502,13 +489,8 @@ static eqg_status load_checkpoint(const eqg_nbt_config *c, eqg_nbt_model *m, eqg
   const char *path = c->checkpoint;
   hid_t f = -1, g = -1;
   char *model = NULL, a[64], b[64];
-  eqg_status st = eqg_h5_open(path, false, &f);
+  eqg_status st = eqg_checkpoint_group_open(path, "nbody", "the nbody programs", &f, &g);
   if (st != EQG_OK) return eqg_error_prefix(st, "--resume: ");
-  if (!eqg_h5_exists(f, "nbody") || (g = eqg_h5_group_open(f, "nbody")) < 0) {
-    eqg_h5_close(f);
-    return eqg_error_set(EQG_EFORMAT, "--resume: '%s' has no /nbody group (not a checkpoint "
-                         "of the nbody programs)", path);
-  }
   unsigned long seed, nt, batch, n_evals;
   long fin, fout;
   double lr, wd, secs;

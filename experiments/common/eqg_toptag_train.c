@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ---- results -------------------------------------------------------------------- */
 
@@ -149,35 +148,12 @@ static eqg_status write_train_attrs(hid_t g, const eqg_tt_config *c, size_t n_tr
   return EQG_OK;
 }
 
-/* eqg_checkpoint_save into a staging file, add /toptag (fill() writes its
- * content), then rename over `path`. */
+/* Both checkpoint kinds (best and running) carry the settings in /toptag. */
 static eqg_status save_with_group(const char *path, const eqg_params *p, const eqg_optim *o,
                                   const eqg_checkpoint_meta *meta,
                                   eqg_status (*fill)(hid_t g, const void *ctx), const void *ctx)
 {
-  const size_t len = strlen(path) + 32;
-  char *stage = malloc(len);
-  if (!stage) return eqg_error_set(EQG_ENOMEM, "out of memory");
-  snprintf(stage, len, "%s.stage.%ld", path, (long)getpid());
-  eqg_status st = eqg_checkpoint_save(stage, p, o, meta);
-  if (st != EQG_OK) {
-    free(stage);
-    return st;
-  }
-  hid_t f = -1, g = -1;
-  if ((st = eqg_h5_open(stage, true, &f)) != EQG_OK) {
-    remove(stage);
-    free(stage);
-    return st;
-  }
-  if ((g = eqg_h5_group_create(f, "toptag")) < 0) st = EQG_EIO;
-  else st = fill(g, ctx);
-  eqg_h5_close(g);
-  if (st != EQG_OK) {
-    eqg_h5_discard(f, stage);
-    return eqg_error_prefix(st, "checkpoint '%s': ", path);
-  }
-  return eqg_h5_commit(f, stage, path);
+  return eqg_checkpoint_save_group(path, p, o, meta, "toptag", fill, ctx);
 }
 
 typedef struct run_state {
@@ -242,13 +218,8 @@ static eqg_status load_running(const eqg_tt_config *c, eqg_model *m, eqg_optim *
 {
   const char *path = c->checkpoint;
   hid_t f = -1, g = -1;
-  eqg_status st = eqg_h5_open(path, false, &f);
+  eqg_status st = eqg_checkpoint_group_open(path, "toptag", "the top-tagging programs", &f, &g);
   if (st != EQG_OK) return eqg_error_prefix(st, "--resume: ");
-  if (!eqg_h5_exists(f, "toptag") || (g = eqg_h5_group_open(f, "toptag")) < 0) {
-    eqg_h5_close(f);
-    return eqg_error_set(EQG_EFORMAT, "--resume: '%s' has no /toptag group (not a checkpoint "
-                         "of the top-tagging programs)", path);
-  }
   eqg_tt_model_spec spec;
   eqg_tt_inputs in;
   size_t maxc;
@@ -351,13 +322,8 @@ eqg_status eqg_tt_model_load(const char *path, eqg_model **m, eqg_tt_model_spec 
 {
   *m = NULL;
   hid_t f = -1, g = -1;
-  eqg_status st = eqg_h5_open(path, false, &f);
+  eqg_status st = eqg_checkpoint_group_open(path, "toptag", "the top-tagging programs", &f, &g);
   if (st != EQG_OK) return st;
-  if (!eqg_h5_exists(f, "toptag") || (g = eqg_h5_group_open(f, "toptag")) < 0) {
-    eqg_h5_close(f);
-    return eqg_error_set(EQG_EFORMAT, "'%s' has no /toptag group (not a checkpoint of the "
-                         "top-tagging programs)", path);
-  }
   st = read_model_attrs(g, path, spec, in, max_constituents);
   eqg_h5_close(g);
   eqg_h5_close(f);

@@ -4,8 +4,10 @@
 #include "nn/eqg_h5.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The values of entry i inside its block. */
 static eqg_real *entry_data(const eqg_params *p, eqg_real *data, eqg_real *buf, size_t i)
@@ -143,7 +145,58 @@ eqg_status eqg_checkpoint_save(const char *path, const eqg_params *p,
   return EQG_OK;
 }
 
+/* The checkpoint is complete (and checked) before the group is added, so the
+ * group's content cannot disturb the checkpoint's own layout. */
+eqg_status eqg_checkpoint_save_group(const char *path, const eqg_params *p,
+                                     const eqg_optim *opt, const eqg_checkpoint_meta *meta,
+                                     const char *group,
+                                     eqg_status (*fill)(hid_t g, const void *ctx),
+                                     const void *ctx)
+{
+  const size_t len = strlen(path) + 32;
+  char *stage = malloc(len);
+  if (!stage) return eqg_error_set(EQG_ENOMEM, "out of memory");
+  snprintf(stage, len, "%s.stage.%ld", path, (long)getpid());
+  eqg_status st = eqg_checkpoint_save(stage, p, opt, meta);
+  if (st != EQG_OK) {
+    free(stage);
+    return st;
+  }
+  hid_t f = -1, g = -1;
+  if ((st = eqg_h5_open(stage, true, &f)) != EQG_OK) {
+    remove(stage);
+    free(stage);
+    return st;
+  }
+  if ((g = eqg_h5_group_create(f, group)) < 0) st = EQG_EIO;
+  else st = fill(g, ctx);
+  eqg_h5_close(g);
+  if (st != EQG_OK) {
+    eqg_h5_discard(f, stage);
+    return eqg_error_prefix(st, "checkpoint '%s': ", path);
+  }
+  return eqg_h5_commit(f, stage, path);
+}
+
 /* ---- load ---------------------------------------------------------------------- */
+
+eqg_status eqg_checkpoint_group_open(const char *path, const char *group, const char *writers,
+                                     hid_t *file, hid_t *g)
+{
+  *file = *g = -1;
+  hid_t f;
+  eqg_status st = eqg_h5_open(path, false, &f);
+  if (st != EQG_OK) return st;
+  hid_t h;
+  if (!eqg_h5_exists(f, group) || (h = eqg_h5_group_open(f, group)) < 0) {
+    eqg_h5_close(f);
+    return eqg_error_set(EQG_EFORMAT, "'%s' has no /%s group (not a checkpoint of %s)", path,
+                         group, writers);
+  }
+  *file = f;
+  *g = h;
+  return EQG_OK;
+}
 
 /* Everything read from the file, applied to the model only once it all fits. */
 typedef struct scratch {

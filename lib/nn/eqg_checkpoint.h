@@ -26,6 +26,7 @@
 #ifndef EQG_CHECKPOINT_H
 #define EQG_CHECKPOINT_H
 
+#include "nn/eqg_h5.h"
 #include "nn/eqg_params.h"
 #include "nn/eqg_optim.h"
 
@@ -47,6 +48,24 @@ typedef struct eqg_checkpoint_meta {
  * opt->n must equal p->size. */
 eqg_status eqg_checkpoint_save(const char *path, const eqg_params *p,
                                const eqg_optim *opt, const eqg_checkpoint_meta *meta);
+
+/* A checkpoint plus one group of the program's own (run settings, history):
+ * eqg_checkpoint_save() into "<path>.stage.<pid>", create /<group> there and
+ * let fill(g, ctx) write it, then rename the whole over `path`, so readers see
+ * the old file or the complete new one.  On any failure `path` is untouched
+ * and no staging file is left behind. */
+eqg_status eqg_checkpoint_save_group(const char *path, const eqg_params *p,
+                                     const eqg_optim *opt, const eqg_checkpoint_meta *meta,
+                                     const char *group,
+                                     eqg_status (*fill)(hid_t g, const void *ctx),
+                                     const void *ctx);
+
+/* Open checkpoint `path` read-only and its group /<group> (see
+ * eqg_checkpoint_save_group); close both with eqg_h5_close().  A file without
+ * the group is EQG_EFORMAT "'<path>' has no /<group> group (not a checkpoint
+ * of <writers>)"; on failure *file and *g are -1. */
+eqg_status eqg_checkpoint_group_open(const char *path, const char *group, const char *writers,
+                                     hid_t *file, hid_t *g);
 
 /* `opt` may be NULL (the file's /optim is then ignored); `meta` may be NULL. */
 eqg_status eqg_checkpoint_load(const char *path, eqg_params *p, eqg_optim *opt,
