@@ -12,13 +12,11 @@
  * LorentzNet's initialize_datasets() globs the *.h5 files of its data
  * directory and assigns them by the substrings train / test / val of the path,
  * so OUTDIR should hold only these three files. */
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <gsl/gsl_rng.h>
 
@@ -28,19 +26,15 @@
 enum {
   QUICK_TRAIN = 200, QUICK_VALID = 100, QUICK_TEST = 100,
   CHUNK = 1000,         /* jets per eqg_jets_generate call (progress bar) */
-  N_SPLITS = 3
+  N_SPLITS = EQG_CLI_N_SPLITS
 };
 
 typedef struct options {
-  unsigned long seed;
-  long n[N_SPLITS];     /* train, valid, test */
-  long max_constituents, threads;
+  eqg_cli_gen gen;      /* seed, jets per split, threads, quick, outdir */
+  long max_constituents;
   double gluon_fraction;
-  bool quick;
-  const char *outdir;
 } options;
 
-static const char *const split_name[N_SPLITS] = { "train", "valid", "test" };
 static const char PROG[] = "jets_gen";
 
 static void usage(FILE *f)
@@ -85,74 +79,42 @@ static void usage(FILE *f)
 
 static int parse_options(int argc, char *argv[], options *o)
 {
-  enum { O_SEED = 256, O_OUTDIR, O_TRAIN, O_VALID, O_TEST, O_MAXC, O_GLUON, O_THREADS,
-         O_QUICK };
+  enum { O_MAXC = 256, O_GLUON };
   static const struct option longopts[] = {
     { "help", no_argument, NULL, 'h' },
-    { "seed", required_argument, NULL, O_SEED },
-    { "outdir", required_argument, NULL, O_OUTDIR },
-    { "n-train", required_argument, NULL, O_TRAIN },
-    { "n-valid", required_argument, NULL, O_VALID },
-    { "n-test", required_argument, NULL, O_TEST },
+    EQG_CLI_GEN_LONGOPTS("n-"),
     { "max-constituents", required_argument, NULL, O_MAXC },
     { "gluon-fraction", required_argument, NULL, O_GLUON },
-    { "threads", required_argument, NULL, O_THREADS },
-    { "quick", no_argument, NULL, O_QUICK },
     { NULL, 0, NULL, 0 }
   };
-  *o = (options){ .seed = 1, .n = { 60000, 20000, 20000 }, .max_constituents = 200,
-                  .threads = 1, .gluon_fraction = 0.5, .outdir = "." };
-  bool n_set[N_SPLITS] = { false, false, false };
+  *o = (options){ .max_constituents = 200, .gluon_fraction = 0.5 };
+  eqg_cli_gen_defaults(&o->gen, "n-", (const long[N_SPLITS]){ 60000, 20000, 20000 });
   opterr = 0;
   for (;;) {
     const int c = getopt_long(argc, argv, ":h", longopts, NULL);
     if (c == -1) break;
     eqg_status st = EQG_OK;
+    if (eqg_cli_gen_parse(&o->gen, c, optarg, &st)) {
+      if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
+      continue;
+    }
     switch (c) {
     case 'h': usage(stdout); return 0;
-    case O_SEED: st = eqg_cli_parse_ulong("--seed", optarg, 0, 4294967295UL, &o->seed); break;
-    case O_OUTDIR: o->outdir = optarg; break;
-    case O_TRAIN: case O_VALID: case O_TEST: {
-      const int k = c - O_TRAIN;
-      char opt[16];
-      snprintf(opt, sizeof opt, "--n-%s", split_name[k]);
-      st = eqg_cli_parse_long(opt, optarg, 0, 10000000, &o->n[k]);
-      n_set[k] = true;
-      break;
-    }
     case O_MAXC:
       st = eqg_cli_parse_long("--max-constituents", optarg, 1, 32767, &o->max_constituents);
       break;
     case O_GLUON:
       st = eqg_cli_parse_double("--gluon-fraction", optarg, 0, 1, &o->gluon_fraction);
       break;
-    case O_THREADS: st = eqg_cli_parse_long("--threads", optarg, 1, 1024, &o->threads); break;
-    case O_QUICK: o->quick = true; break;
     default: return eqg_cli_getopt_error(PROG, c, argv);
     }
     if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
   }
-  if (eqg_cli_check_no_operands(PROG, argc, argv)) return 2;
-  if (o->quick) {
-    const long quick_n[N_SPLITS] = { QUICK_TRAIN, QUICK_VALID, QUICK_TEST };
-    for (int k = 0; k < N_SPLITS; k++)
-      if (!n_set[k]) o->n[k] = quick_n[k];
-  }
-  if (!*o->outdir) return eqg_cli_usage_error(PROG, "--outdir: empty directory name");
+  const long quick_n[N_SPLITS] = { QUICK_TRAIN, QUICK_VALID, QUICK_TEST };
+  const int rc = eqg_cli_gen_finish(&o->gen, PROG, argc, argv, quick_n);
+  if (rc >= 0) return rc;
+  if (!*o->gen.outdir) return eqg_cli_usage_error(PROG, "--outdir: empty directory name");
   return -1;
-}
-
-static eqg_status ensure_dir(const char *dir)
-{
-  struct stat sb;
-  if (stat(dir, &sb) == 0) {
-    if (!S_ISDIR(sb.st_mode))
-      return eqg_error_set(EQG_EIO, "--outdir '%s' is not a directory", dir);
-    return EQG_OK;
-  }
-  if (mkdir(dir, 0777) != 0)
-    return eqg_error_set(EQG_EIO, "cannot create directory '%s': %s", dir, strerror(errno));
-  return EQG_OK;
 }
 
 /* Root attributes: provenance, the split, and every generator parameter. */
@@ -242,9 +204,10 @@ static eqg_status run_split(int k, const options *o, const eqg_jets_config *cfg,
                             const eqg_cli_provenance *pv, split_result *res)
 {
   const double t0 = eqg_cli_now();
-  const size_t n = (size_t)o->n[k];
-  const unsigned long split_seed = (3 * o->seed + (unsigned long)k + 1) & 0xffffffffUL;
-  snprintf(res->path, sizeof res->path, "%s/%s.h5", o->outdir, split_name[k]);
+  const char *name = eqg_cli_split_name[k];
+  const size_t n = (size_t)o->gen.n[k];
+  const unsigned long split_seed = eqg_cli_split_seed(o->gen.seed, k);
+  snprintf(res->path, sizeof res->path, "%s/%s.h5", o->gen.outdir, name);
   eqg_jet_dataset *ds = eqg_jet_dataset_alloc(n, cfg->max_constituents);
   gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
   eqg_status st = EQG_OK;
@@ -254,21 +217,19 @@ static eqg_status run_split(int k, const options *o, const eqg_jets_config *cfg,
   gsl_rng_set(r, split_seed);
 
   eqg_cli_progress pb;
-  eqg_cli_progress_begin(&pb, split_name[k], n);
+  eqg_cli_progress_begin(&pb, name, n);
   for (size_t s = 0; s < n && st == EQG_OK; s += CHUNK) {
     const size_t m = n - s < CHUNK ? n - s : CHUNK;
     eqg_jet_dataset v = view(ds, s, m);
-    st = eqg_jets_generate(&v, cfg, r, (int)o->threads);
-    if (st != EQG_OK) st = eqg_error_prefix(st, "%s jets %zu..%zu: ", split_name[k], s,
-                                            s + m - 1);
+    st = eqg_jets_generate(&v, cfg, r, (int)o->gen.threads);
+    if (st != EQG_OK) st = eqg_error_prefix(st, "%s jets %zu..%zu: ", name, s, s + m - 1);
     eqg_cli_progress_update(&pb, s + m, "%s", "");
   }
   eqg_cli_progress_end(&pb);
   if (st != EQG_OK) goto done;
   res->gen_seconds = eqg_cli_now() - t0;
 
-  attr_ctx ctx = { .pv = pv, .cfg = cfg, .split = split_name[k], .split_seed = split_seed,
-                   .n_jets = n };
+  attr_ctx ctx = { .pv = pv, .cfg = cfg, .split = name, .split_seed = split_seed, .n_jets = n };
   st = eqg_jet_dataset_save(res->path, ds, write_attrs, &ctx);
   if (st != EQG_OK) goto done;
   summarize(ds, res);
@@ -283,7 +244,7 @@ int main(int argc, char *argv[])
 {
   eqg_gsl_route_errors();
   options o;
-  const int rc = parse_options(argc, argv, &o);
+  int rc = parse_options(argc, argv, &o);
   if (rc >= 0) return rc;
 
   eqg_jets_config cfg;
@@ -292,36 +253,26 @@ int main(int argc, char *argv[])
   cfg.gluon_fraction = o.gluon_fraction;
   if (eqg_jets_config_check(&cfg) != EQG_OK)
     return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
-  eqg_status st = eqg_cli_set_threads(o.threads);
-  if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
-  st = ensure_dir(o.outdir);
-  if (st != EQG_OK) {
-    fprintf(stderr, "%s: %s\n", PROG, eqg_error_message());
-    return 1;
-  }
   eqg_cli_provenance pv;
-  st = eqg_cli_provenance_init(&pv, argc, argv, o.seed);
-  if (st != EQG_OK) {
-    fprintf(stderr, "%s: %s\n", PROG, eqg_error_message());
-    return 1;
-  }
+  rc = eqg_cli_gen_start(&o.gen, PROG, argc, argv, &pv);
+  if (rc >= 0) return rc;
 
   printf("jets_gen: P = %zu, gluon fraction %g, seed %lu, %ld thread%s\n",
-         cfg.max_constituents, cfg.gluon_fraction, o.seed, o.threads,
-         o.threads == 1 ? "" : "s");
+         cfg.max_constituents, cfg.gluon_fraction, o.gen.seed, o.gen.threads,
+         o.gen.threads == 1 ? "" : "s");
   printf("%-6s %-32s %8s %7s %9s %9s %9s %9s %8s %8s\n", "split", "file", "jets", "tops",
          "n top", "n QCD", "m top", "m QCD", "gen s", "total s");
   double total = 0;
   for (int k = 0; k < N_SPLITS; k++) {
     split_result res;
     memset(&res, 0, sizeof res);
-    st = run_split(k, &o, &cfg, &pv, &res);
+    const eqg_status st = run_split(k, &o, &cfg, &pv, &res);
     if (st != EQG_OK) {
       fprintf(stderr, "%s: %s\n", PROG, eqg_error_message());
       eqg_cli_provenance_clear(&pv);
       return 1;
     }
-    printf("%-6s %-32s %8zu %7zu %9.2f %9.2f %9.2f %9.2f %8.2f %8.2f\n", split_name[k],
+    printf("%-6s %-32s %8zu %7zu %9.2f %9.2f %9.2f %9.2f %8.2f %8.2f\n", eqg_cli_split_name[k],
            res.path, res.n, res.n_sig, res.mult[1], res.mult[0], res.mass[1], res.mass[0],
            res.gen_seconds, res.seconds);
     fflush(stdout);

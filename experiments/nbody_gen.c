@@ -6,13 +6,11 @@
  * random stream and each split does not depend on the sizes of the others.
  * Integration runs in parallel over trajectories (--threads) and gives the same
  * bits for any thread count. */
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <gsl/gsl_rng.h>
@@ -22,18 +20,13 @@
 enum {
   QUICK_TRAIN = 20, QUICK_VALID = 10, QUICK_TEST = 10, QUICK_STEPS = 1000,
   CHUNK = 100,          /* trajectories per progress-bar update */
-  N_SPLITS = 3
+  N_SPLITS = EQG_CLI_N_SPLITS
 };
 
 typedef struct options {
-  unsigned long seed;
-  long n[N_SPLITS];     /* train, valid, test */
-  long steps, sample_freq, particles, threads;
-  bool quick;
-  const char *outdir;
+  eqg_cli_gen gen;      /* seed, trajectories per split, threads, quick, outdir */
+  long steps, sample_freq, particles;
 } options;
-
-static const char *const split_name[N_SPLITS] = { "train", "valid", "test" };
 
 static void usage(FILE *f)
 {
@@ -79,42 +72,29 @@ static const char PROG[] = "nbody_gen";
 /* Returns -1 to continue, else an exit code (0 after --help, 2 on a bad option). */
 static int parse_options(int argc, char *argv[], options *o)
 {
-  enum { O_SEED = 256, O_OUTDIR, O_TRAIN, O_VALID, O_TEST, O_STEPS, O_SFREQ, O_PARTICLES,
-         O_THREADS, O_QUICK };
+  enum { O_STEPS = 256, O_SFREQ, O_PARTICLES };
   static const struct option longopts[] = {
     { "help", no_argument, NULL, 'h' },
-    { "seed", required_argument, NULL, O_SEED },
-    { "outdir", required_argument, NULL, O_OUTDIR },
-    { "train", required_argument, NULL, O_TRAIN },
-    { "valid", required_argument, NULL, O_VALID },
-    { "test", required_argument, NULL, O_TEST },
+    EQG_CLI_GEN_LONGOPTS(""),
     { "steps", required_argument, NULL, O_STEPS },
     { "sample-freq", required_argument, NULL, O_SFREQ },
     { "particles", required_argument, NULL, O_PARTICLES },
-    { "threads", required_argument, NULL, O_THREADS },
-    { "quick", no_argument, NULL, O_QUICK },
     { NULL, 0, NULL, 0 }
   };
-  *o = (options){ .seed = 1, .n = { 3000, 2000, 2000 }, .steps = 5000, .sample_freq = 100,
-                  .particles = 5, .threads = 1, .outdir = "." };
-  bool n_set[N_SPLITS] = { false, false, false }, steps_set = false;
+  *o = (options){ .steps = 5000, .sample_freq = 100, .particles = 5 };
+  eqg_cli_gen_defaults(&o->gen, "", (const long[N_SPLITS]){ 3000, 2000, 2000 });
+  bool steps_set = false;
   opterr = 0;
   for (;;) {
     int c = getopt_long(argc, argv, ":h", longopts, NULL);
     if (c == -1) break;
     eqg_status st = EQG_OK;
+    if (eqg_cli_gen_parse(&o->gen, c, optarg, &st)) {
+      if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
+      continue;
+    }
     switch (c) {
     case 'h': usage(stdout); return 0;
-    case O_SEED: st = eqg_cli_parse_ulong("--seed", optarg, 0, 4294967295UL, &o->seed); break;
-    case O_OUTDIR: o->outdir = optarg; break;
-    case O_TRAIN: case O_VALID: case O_TEST: {
-      const int k = c - O_TRAIN;
-      char opt[16];
-      snprintf(opt, sizeof opt, "--%s", split_name[k]);
-      st = eqg_cli_parse_long(opt, optarg, 0, 10000000, &o->n[k]);
-      n_set[k] = true;
-      break;
-    }
     case O_STEPS:
       st = eqg_cli_parse_long("--steps", optarg, 2, 100000000, &o->steps);
       steps_set = true;
@@ -125,38 +105,19 @@ static int parse_options(int argc, char *argv[], options *o)
     case O_PARTICLES:
       st = eqg_cli_parse_long("--particles", optarg, 1, 1000, &o->particles);
       break;
-    case O_THREADS: st = eqg_cli_parse_long("--threads", optarg, 1, 1024, &o->threads); break;
-    case O_QUICK: o->quick = true; break;
     default: return eqg_cli_getopt_error(PROG, c, argv);   /* ':' or '?' */
     }
     if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
   }
-  if (eqg_cli_check_no_operands(PROG, argc, argv)) return 2;
-  if (o->quick) {
-    const long quick_n[N_SPLITS] = { QUICK_TRAIN, QUICK_VALID, QUICK_TEST };
-    for (int k = 0; k < N_SPLITS; k++)
-      if (!n_set[k]) o->n[k] = quick_n[k];
-    if (!steps_set) o->steps = QUICK_STEPS;
-  }
+  const long quick_n[N_SPLITS] = { QUICK_TRAIN, QUICK_VALID, QUICK_TEST };
+  const int rc = eqg_cli_gen_finish(&o->gen, PROG, argc, argv, quick_n);
+  if (rc >= 0) return rc;
+  if (o->gen.quick && !steps_set) o->steps = QUICK_STEPS;
   if (o->sample_freq >= o->steps)
     return eqg_cli_usage_error(PROG, "--sample-freq: %ld saves no frame of %ld steps (must be "
                                "below --steps)", o->sample_freq, o->steps);
-  if (!*o->outdir) return eqg_cli_usage_error(PROG, "--outdir: empty directory name");
+  if (!*o->gen.outdir) return eqg_cli_usage_error(PROG, "--outdir: empty directory name");
   return -1;
-}
-
-/* Create `dir` if it does not exist; it must be a directory. */
-static eqg_status ensure_dir(const char *dir)
-{
-  struct stat sb;
-  if (stat(dir, &sb) == 0) {
-    if (!S_ISDIR(sb.st_mode))
-      return eqg_error_set(EQG_EIO, "--outdir '%s' is not a directory", dir);
-    return EQG_OK;
-  }
-  if (mkdir(dir, 0777) != 0)
-    return eqg_error_set(EQG_EIO, "cannot create directory '%s': %s", dir, strerror(errno));
-  return EQG_OK;
 }
 
 /* Mean over unclipped trajectories of max_k |E_k - E_0| / (K_0 + |U|_0), frame 0
@@ -195,9 +156,10 @@ static eqg_status run_split(int k, const options *o, const eqg_nbody_config *cfg
                             const eqg_cli_provenance *pv, split_result *res)
 {
   const double t0 = eqg_cli_now();
-  const size_t n_traj = (size_t)o->n[k];
-  const unsigned long split_seed = (3 * o->seed + (unsigned long)k + 1) & 0xffffffffUL;
-  snprintf(res->path, sizeof res->path, "%s/nbody_%s.h5", o->outdir, split_name[k]);
+  const char *name = eqg_cli_split_name[k];
+  const size_t n_traj = (size_t)o->gen.n[k];
+  const unsigned long split_seed = eqg_cli_split_seed(o->gen.seed, k);
+  snprintf(res->path, sizeof res->path, "%s/nbody_%s.h5", o->gen.outdir, name);
   eqg_nbody_dataset *ds = eqg_nbody_dataset_alloc(cfg, n_traj);
   gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
   eqg_status st = EQG_OK;
@@ -206,19 +168,19 @@ static eqg_status run_split(int k, const options *o, const eqg_nbody_config *cfg
   if (st != EQG_OK) goto done;
   gsl_rng_set(r, split_seed);
   ds->split_seed = split_seed;
-  snprintf(ds->split, sizeof ds->split, "%s", split_name[k]);
+  snprintf(ds->split, sizeof ds->split, "%s", name);
 
   /* In chunks for the progress bar: the rng is drawn in trajectory order, so
    * chunking gives the same bits as one call. */
   const size_t n = cfg->n_particles, per = ds->n_frames * n * EQG_NBODY_DIM;
   eqg_cli_progress pb;
-  eqg_cli_progress_begin(&pb, split_name[k], n_traj);
+  eqg_cli_progress_begin(&pb, name, n_traj);
   for (size_t t = 0; t < n_traj && st == EQG_OK; t += CHUNK) {
     const size_t m = n_traj - t < CHUNK ? n_traj - t : CHUNK;
     st = eqg_nbody_simulate_many(ds->loc + t * per, ds->vel + t * per, ds->charges + t * n,
-                                 ds->clipped + t, cfg, r, m, (int)o->threads);
+                                 ds->clipped + t, cfg, r, m, (int)o->gen.threads);
     if (st != EQG_OK)
-      st = eqg_error_prefix(st, "%s trajectories %zu..%zu: ", split_name[k], t, t + m - 1);
+      st = eqg_error_prefix(st, "%s trajectories %zu..%zu: ", name, t, t + m - 1);
     eqg_cli_progress_update(&pb, t + m, "%s", "");
   }
   eqg_cli_progress_end(&pb);
@@ -266,38 +228,28 @@ int main(int argc, char *argv[])
   if (eqg_nbody_config_check(&cfg) != EQG_OK)
     return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
 
-  eqg_status st = eqg_cli_set_threads(o.threads);
-  if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
-  st = ensure_dir(o.outdir);
-  if (st != EQG_OK) {
-    fprintf(stderr, "nbody_gen: %s\n", eqg_error_message());
-    return 1;
-  }
   eqg_cli_provenance pv;
-  st = eqg_cli_provenance_init(&pv, argc, argv, o.seed);
-  if (st != EQG_OK) {
-    fprintf(stderr, "nbody_gen: %s\n", eqg_error_message());
-    return 1;
-  }
+  rc = eqg_cli_gen_start(&o.gen, PROG, argc, argv, &pv);
+  if (rc >= 0) return rc;
 
   printf("nbody_gen: %zu particles, T = %zu, sample_freq = %zu (%zu frames), dt = %g, "
          "clip = %g, seed %lu, %ld thread%s\n", cfg.n_particles, cfg.T, cfg.sample_freq,
-         eqg_nbody_n_frames(&cfg), cfg.dt, cfg.clip, o.seed, o.threads,
-         o.threads == 1 ? "" : "s");
+         eqg_nbody_n_frames(&cfg), cfg.dt, cfg.clip, o.gen.seed, o.gen.threads,
+         o.gen.threads == 1 ? "" : "s");
   printf("%-6s %-28s %8s %7s %8s %13s %8s %8s\n", "split", "file", "traj", "frames",
          "clipped", "energy drift", "sim s", "total s");
   split_result res[N_SPLITS];
   double total = 0;
   for (int k = 0; k < N_SPLITS; k++) {
     memset(&res[k], 0, sizeof res[k]);
-    st = run_split(k, &o, &cfg, &pv, &res[k]);
+    const eqg_status st = run_split(k, &o, &cfg, &pv, &res[k]);
     if (st != EQG_OK) {
       fprintf(stderr, "nbody_gen: %s\n", eqg_error_message());
       eqg_cli_provenance_clear(&pv);
       return 1;
     }
-    printf("%-6s %-28s %8zu %7zu %8zu %13.3e %8.2f %8.2f\n", split_name[k], res[k].path,
-           res[k].n_traj, res[k].n_frames, res[k].n_clipped_traj, res[k].drift,
+    printf("%-6s %-28s %8zu %7zu %8zu %13.3e %8.2f %8.2f\n", eqg_cli_split_name[k],
+           res[k].path, res[k].n_traj, res[k].n_frames, res[k].n_clipped_traj, res[k].drift,
            res[k].sim_seconds, res[k].seconds);
     fflush(stdout);
     total += res[k].seconds;

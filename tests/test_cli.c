@@ -154,6 +154,112 @@ static void test_small_helpers(void **state)
   }
 }
 
+static void test_ensure_dir(void **state)
+{
+  (void)state;
+  char dir[] = "/tmp/eqg_cli_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char sub[128], file[128], deep[160];
+  snprintf(sub, sizeof sub, "%s/out", dir);
+  snprintf(file, sizeof file, "%s/afile", dir);
+  snprintf(deep, sizeof deep, "%s/no/such", dir);
+
+  struct stat sb;
+  assert_int_equal(eqg_cli_ensure_dir("--outdir", sub), EQG_OK);   /* created */
+  assert_int_equal(stat(sub, &sb), 0);
+  assert_true(S_ISDIR(sb.st_mode));
+  assert_int_equal(eqg_cli_ensure_dir("--outdir", sub), EQG_OK);   /* already there */
+
+  FILE *f = fopen(file, "w");
+  assert_non_null(f);
+  fclose(f);
+  char want[256];
+  assert_int_equal(eqg_cli_ensure_dir("--outdir", file), EQG_EIO);
+  snprintf(want, sizeof want, "--outdir '%s' is not a directory", file);
+  assert_string_equal(eqg_error_message(), want);
+  assert_int_equal(eqg_cli_ensure_dir("--outdir", deep), EQG_EIO);   /* parents are not made */
+  assert_message_has("cannot create directory");
+  assert_message_has("No such file");
+  assert_int_not_equal(stat(deep, &sb), 0);
+
+  assert_int_equal(remove(file), 0);
+  assert_int_equal(rmdir(sub), 0);
+  assert_int_equal(rmdir(dir), 0);
+}
+
+/* ---- dataset generators ------------------------------------------------------------ */
+
+/* Parses argv as jets_gen does (sizes --n-train, ...; one option of its own,
+ * --extra N); returns what eqg_cli_gen_finish returns, or 2 on a bad value. */
+static int parse_like_a_generator(int argc, char *argv[], eqg_cli_gen *g, long *extra,
+                                  const char **err)
+{
+  static const struct option longopts[] = {
+    EQG_CLI_GEN_LONGOPTS("n-"),
+    { "extra", required_argument, NULL, 256 },
+    { NULL, 0, NULL, 0 }
+  };
+  eqg_cli_gen_defaults(g, "n-", (const long[EQG_CLI_N_SPLITS]){ 600, 200, 300 });
+  int c, rc = -1;
+  optind = opterr = 0;
+  capture_begin();
+  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    eqg_status st;
+    if (!eqg_cli_gen_parse(g, c, optarg, &st)) {
+      if (c == 256) st = eqg_cli_parse_long("--extra", optarg, 0, 9, extra);
+      else {
+        rc = eqg_cli_getopt_error("gen", c, argv);
+        break;
+      }
+    }
+    if (st != EQG_OK) {
+      rc = eqg_cli_usage_error("gen", "%s", eqg_error_message());
+      break;
+    }
+  }
+  if (rc < 0) rc = eqg_cli_gen_finish(g, "gen", argc, argv, (const long[]){ 6, 2, 3 });
+  *err = capture_end();
+  return rc;
+}
+
+static void test_generator_options(void **state)
+{
+  (void)state;
+  eqg_cli_gen g;
+  long extra = -1;
+  const char *err;
+  char *none[] = { "gen", NULL };
+  assert_int_equal(parse_like_a_generator(1, none, &g, &extra, &err), -1);
+  assert_true(g.seed == 1 && g.threads == 1 && !g.quick);
+  assert_string_equal(g.outdir, ".");
+  assert_true(g.n[0] == 600 && g.n[1] == 200 && g.n[2] == 300);
+
+  /* --quick replaces only the sizes not given; the program's own options pass. */
+  char *quick[] = { "gen", "--quick", "--n-valid", "7", "--extra", "4", "--seed", "4294967295",
+                    "--threads", "2", "--outdir", "d", NULL };
+  assert_int_equal(parse_like_a_generator(12, quick, &g, &extra, &err), -1);
+  assert_string_equal(err, "");
+  assert_true(g.n[0] == 6 && g.n[1] == 7 && g.n[2] == 3);
+  assert_true(g.quick && g.seed == 4294967295UL && g.threads == 2 && extra == 4);
+  assert_string_equal(g.outdir, "d");
+
+  /* Messages name the program's option. */
+  char *bad_size[] = { "gen", "--n-test", "-1", NULL };
+  assert_int_equal(parse_like_a_generator(3, bad_size, &g, &extra, &err), 2);
+  assert_non_null(strstr(err, "gen: --n-test: -1 is out of range"));
+  char *bad_threads[] = { "gen", "--threads", "0", NULL };
+  assert_int_equal(parse_like_a_generator(3, bad_threads, &g, &extra, &err), 2);
+  assert_non_null(strstr(err, "gen: --threads: 0 is out of range [1, 1024]"));
+  char *stray[] = { "gen", "--quick", "stray", NULL };
+  assert_int_equal(parse_like_a_generator(3, stray, &g, &extra, &err), 2);
+  assert_non_null(strstr(err, "gen: unexpected argument 'stray'"));
+
+  /* Split seeds: 3 seed + k + 1, modulo 2^32. */
+  assert_true(eqg_cli_split_seed(1, 0) == 4 && eqg_cli_split_seed(1, 2) == 6);
+  assert_true(eqg_cli_split_seed(4294967295UL, 0) == 4294967294UL);
+  assert_string_equal(eqg_cli_split_name[1], "valid");
+}
+
 /* ---- strict numbers -------------------------------------------------------------- */
 
 static void test_parse_long(void **state)
@@ -446,6 +552,8 @@ int main(void)
     cmocka_unit_test(test_usage_error),
     cmocka_unit_test(test_getopt_errors),
     cmocka_unit_test(test_small_helpers),
+    cmocka_unit_test(test_ensure_dir),
+    cmocka_unit_test(test_generator_options),
     cmocka_unit_test(test_parse_long),
     cmocka_unit_test(test_parse_unsigned),
     cmocka_unit_test(test_parse_double),

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifdef EQG_HAVE_OPENMP
@@ -78,6 +79,19 @@ char *eqg_cli_path_beside(const char *path, const char *suffix)
     memcpy(p + n, suffix, k + 1);
   }
   return p;
+}
+
+eqg_status eqg_cli_ensure_dir(const char *opt, const char *dir)
+{
+  struct stat sb;
+  if (stat(dir, &sb) == 0) {
+    if (!S_ISDIR(sb.st_mode))
+      return eqg_error_set(EQG_EIO, "%s '%s' is not a directory", opt, dir);
+    return EQG_OK;
+  }
+  if (mkdir(dir, 0777) != 0)
+    return eqg_error_set(EQG_EIO, "cannot create directory '%s': %s", dir, strerror(errno));
+  return EQG_OK;
 }
 
 /* ---- strict numbers -------------------------------------------------------------- */
@@ -336,6 +350,68 @@ eqg_status eqg_cli_set_threads(long n)
   omp_set_num_threads((int)n);
 #endif
   return EQG_OK;
+}
+
+/* ---- dataset generators ------------------------------------------------------------ */
+
+const char *const eqg_cli_split_name[EQG_CLI_N_SPLITS] = { "train", "valid", "test" };
+
+void eqg_cli_gen_defaults(eqg_cli_gen *g, const char *stem, const long n[EQG_CLI_N_SPLITS])
+{
+  *g = (eqg_cli_gen){ .seed = 1, .threads = 1, .outdir = ".", .stem = stem };
+  for (int k = 0; k < EQG_CLI_N_SPLITS; k++) g->n[k] = n[k];
+}
+
+bool eqg_cli_gen_parse(eqg_cli_gen *g, int c, const char *arg, eqg_status *st)
+{
+  *st = EQG_OK;
+  switch (c) {
+  case EQG_CLI_GEN_OPT_SEED:
+    *st = eqg_cli_parse_ulong("--seed", arg, 0, 4294967295UL, &g->seed);
+    return true;
+  case EQG_CLI_GEN_OPT_OUTDIR: g->outdir = arg; return true;
+  case EQG_CLI_GEN_OPT_TRAIN: case EQG_CLI_GEN_OPT_VALID: case EQG_CLI_GEN_OPT_TEST: {
+    const int k = c - EQG_CLI_GEN_OPT_TRAIN;
+    char opt[32];
+    snprintf(opt, sizeof opt, "--%s%s", g->stem, eqg_cli_split_name[k]);
+    *st = eqg_cli_parse_long(opt, arg, 0, 10000000, &g->n[k]);
+    g->n_set[k] = true;
+    return true;
+  }
+  case EQG_CLI_GEN_OPT_THREADS:
+    *st = eqg_cli_parse_long("--threads", arg, 1, 1024, &g->threads);
+    return true;
+  case EQG_CLI_GEN_OPT_QUICK: g->quick = true; return true;
+  default: return false;
+  }
+}
+
+int eqg_cli_gen_finish(eqg_cli_gen *g, const char *program, int argc, char *const argv[],
+                       const long quick_n[EQG_CLI_N_SPLITS])
+{
+  if (eqg_cli_check_no_operands(program, argc, argv)) return 2;
+  if (g->quick)
+    for (int k = 0; k < EQG_CLI_N_SPLITS; k++)
+      if (!g->n_set[k]) g->n[k] = quick_n[k];
+  return -1;
+}
+
+int eqg_cli_gen_start(const eqg_cli_gen *g, const char *program, int argc,
+                      char *const argv[], eqg_cli_provenance *pv)
+{
+  if (eqg_cli_set_threads(g->threads) != EQG_OK)
+    return eqg_cli_usage_error(program, "%s", eqg_error_message());
+  if (eqg_cli_ensure_dir("--outdir", g->outdir) != EQG_OK ||
+      eqg_cli_provenance_init(pv, argc, argv, g->seed) != EQG_OK) {
+    fprintf(stderr, "%s: %s\n", program, eqg_error_message());
+    return 1;
+  }
+  return -1;
+}
+
+unsigned long eqg_cli_split_seed(unsigned long seed, int k)
+{
+  return (3 * seed + (unsigned long)k + 1) & 0xffffffffUL;
 }
 
 /* ---- atomic CSV -------------------------------------------------------------------- */

@@ -7,13 +7,16 @@
  * - a provenance record written as root attributes of a results HDF5 file;
  * - a progress bar on stderr, drawn only when stderr is a terminal;
  * - a CSV writer that writes "<path>.tmp.<pid>" and renames it on close, so a
- *   killed run never leaves a half-written CSV under the final name.
+ *   killed run never leaves a half-written CSV under the final name;
+ * - the options and start-up that the dataset generators share (three splits,
+ *   --outdir, --seed, --threads, --quick).
  *
  * Like the library, these functions return a status and record the message
  * (eqg_error_message()); the program decides what to print. */
 #ifndef EQG_CLI_H
 #define EQG_CLI_H
 
+#include <getopt.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -66,6 +69,9 @@ double eqg_cli_median(double *x, size_t n);
 /* "<path minus a trailing .h5>" + suffix (malloc'd; NULL on ENOMEM): the CSV
  * paths beside an --out FILE.h5, e.g. suffix ".csv" or "_summary.csv". */
 char *eqg_cli_path_beside(const char *path, const char *suffix);
+/* Create directory `dir` if it does not exist (not its parents); an existing
+ * non-directory is EQG_EIO "<opt> '<dir>' is not a directory". */
+eqg_status eqg_cli_ensure_dir(const char *opt, const char *dir);
 
 /* ---- provenance ---------------------------------------------------------------- */
 typedef struct eqg_cli_provenance {
@@ -119,6 +125,62 @@ void eqg_cli_progress_clear(eqg_cli_progress *pb);
  * cost more than they gain, and one thread keeps runs bitwise reproducible
  * whatever the machine (OPENBLAS_NUM_THREADS / OMP_NUM_THREADS are overridden). */
 eqg_status eqg_cli_set_threads(long n);
+
+/* ---- dataset generators ----------------------------------------------------------
+ * nbody_gen and jets_gen write three splits; they share --seed, --outdir, one
+ * size option per split, --threads and --quick.  A generator lists
+ * EQG_CLI_GEN_LONGOPTS(stem) in its getopt_long table (stem "": --train,
+ * --valid, --test; stem "n-": --n-train, ...), calls eqg_cli_gen_defaults()
+ * before the loop, hands every option code to eqg_cli_gen_parse() before its
+ * own switch, then calls eqg_cli_gen_finish() after the loop and, once its own
+ * checks pass, eqg_cli_gen_start(). */
+enum { EQG_CLI_N_SPLITS = 3 };
+extern const char *const eqg_cli_split_name[EQG_CLI_N_SPLITS];   /* train, valid, test */
+
+typedef struct eqg_cli_gen {
+  unsigned long seed;
+  long n[EQG_CLI_N_SPLITS];       /* items per split: train, valid, test */
+  long threads;
+  bool quick;
+  const char *outdir;
+  const char *stem;               /* of the size options, for messages */
+  bool n_set[EQG_CLI_N_SPLITS];   /* given on the command line */
+} eqg_cli_gen;
+
+/* Option codes, above any code a program uses for its own options. */
+enum {
+  EQG_CLI_GEN_OPT_SEED = 0x1100, EQG_CLI_GEN_OPT_OUTDIR, EQG_CLI_GEN_OPT_TRAIN,
+  EQG_CLI_GEN_OPT_VALID, EQG_CLI_GEN_OPT_TEST, EQG_CLI_GEN_OPT_THREADS, EQG_CLI_GEN_OPT_QUICK
+};
+_Static_assert(EQG_CLI_GEN_OPT_TEST - EQG_CLI_GEN_OPT_TRAIN == EQG_CLI_N_SPLITS - 1,
+               "one size option per split, in split order");
+
+#define EQG_CLI_GEN_LONGOPTS(stem)                                              \
+  { "seed", required_argument, NULL, EQG_CLI_GEN_OPT_SEED },                    \
+  { "outdir", required_argument, NULL, EQG_CLI_GEN_OPT_OUTDIR },                \
+  { stem "train", required_argument, NULL, EQG_CLI_GEN_OPT_TRAIN },             \
+  { stem "valid", required_argument, NULL, EQG_CLI_GEN_OPT_VALID },             \
+  { stem "test", required_argument, NULL, EQG_CLI_GEN_OPT_TEST },               \
+  { "threads", required_argument, NULL, EQG_CLI_GEN_OPT_THREADS },              \
+  { "quick", no_argument, NULL, EQG_CLI_GEN_OPT_QUICK }
+
+/* Seed 1, sizes n[], 1 thread, outdir "."; `stem` as in EQG_CLI_GEN_LONGOPTS. */
+void eqg_cli_gen_defaults(eqg_cli_gen *g, const char *stem, const long n[EQG_CLI_N_SPLITS]);
+/* If getopt's code c is a shared option, parse `arg` into g, set *st
+ * (EQG_EINVAL with a message naming the option) and return true. */
+bool eqg_cli_gen_parse(eqg_cli_gen *g, int c, const char *arg, eqg_status *st);
+/* After the loop: 2 on a stray operand (message printed), else -1; with
+ * --quick, sizes not given become quick_n[]. */
+int eqg_cli_gen_finish(eqg_cli_gen *g, const char *program, int argc, char *const argv[],
+                       const long quick_n[EQG_CLI_N_SPLITS]);
+/* Set the threads (2 on failure), create --outdir and record the provenance
+ * (1 on failure); messages are printed as "<program>: <message>".  -1 when all
+ * went well: the caller owns *pv (eqg_cli_provenance_clear). */
+int eqg_cli_gen_start(const eqg_cli_gen *g, const char *program, int argc,
+                      char *const argv[], eqg_cli_provenance *pv);
+/* (3 seed + k + 1) mod 2^32: split k's own mt19937 seed, so the splits never
+ * share a random stream and none depends on the sizes of the others. */
+unsigned long eqg_cli_split_seed(unsigned long seed, int k);
 
 /* ---- atomic CSV ------------------------------------------------------------------ */
 typedef struct eqg_cli_csv eqg_cli_csv;
