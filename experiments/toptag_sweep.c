@@ -14,7 +14,14 @@
  * Every run's test metrics are in the HDF5 file and the CSV (one row per run),
  * the mean and sample standard deviation over seeds in the summary CSV (one
  * row per model and value), all rewritten atomically after every run so a
- * long sweep can be watched.  Seeds are --seed, --seed + 1, ... */
+ * long sweep can be watched.  Seeds are --seed, --seed + 1, ...
+ *
+ * --resume takes over the runs already in the results file (a prefix of the
+ * plan model x value x seed, written with the same settings: the "settings"
+ * attribute) and trains only the rest; every run is deterministic, so the
+ * result equals that of an uninterrupted sweep (meson test
+ * toptag_sweep_resume; only the timing columns differ).  A run is the unit:
+ * one killed mid-training is trained again from its start. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -40,7 +47,8 @@ typedef struct options {
   size_t n_values;
   unsigned long seed;
   long seeds, n_train, n_valid, n_test, epochs, warmup, batch, max_constituents, threads;
-  bool quick;
+  long stop_after;         /* trainings of this invocation before stopping; 0: all */
+  bool quick, resume;
   eqg_tt_features features;
   const char *datadir, *file[3], *out;
   char path[3][EQG_TT_PATH_MAX];
@@ -82,6 +90,10 @@ static void usage(FILE *f)
 "      --batch N          minibatch (default 32; smaller training sets use\n"
 "                         min(batch, n_train))\n"
 "      --threads N        BLAS/OpenMP threads (default 1)\n"
+"      --resume           keep the runs already in --out (same settings) and\n"
+"                         train only the missing ones; the results equal an\n"
+"                         uninterrupted sweep's (a killed training restarts)\n"
+"      --stop-after N     stop after N trainings, as if killed (for --resume)\n"
 "      --quick            tiny CI run (2 values, 2 seeds, 1 epoch, small sets)\n"
 "      --out FILE.h5      results (default toptag_sweep_<study>.h5), FILE.csv\n"
 "                         (one row per run), FILE_summary.csv (mean, std)\n"
@@ -129,7 +141,7 @@ static int parse_options(int argc, char *argv[], options *o)
 {
   enum { O_STUDY = 256, O_MODELS, O_VALUES, O_SEEDS, O_SEED, O_DATADIR, O_TRAIN_FILE,
          O_VALID_FILE, O_TEST_FILE, O_N_TRAIN, O_N_VALID, O_N_TEST, O_MAXC, O_EPOCHS, O_WARMUP,
-         O_BATCH, O_THREADS, O_QUICK, O_OUT, O_FEATURES };
+         O_BATCH, O_THREADS, O_QUICK, O_OUT, O_FEATURES, O_RESUME, O_STOP };
   static const struct option longopts[] = {
     { "help", no_argument, NULL, 'h' },
     { "study", required_argument, NULL, O_STUDY },
@@ -150,6 +162,8 @@ static int parse_options(int argc, char *argv[], options *o)
     { "batch", required_argument, NULL, O_BATCH },
     { "threads", required_argument, NULL, O_THREADS },
     { "quick", no_argument, NULL, O_QUICK },
+    { "resume", no_argument, NULL, O_RESUME },
+    { "stop-after", required_argument, NULL, O_STOP },
     { "features", required_argument, NULL, O_FEATURES },
     { "out", required_argument, NULL, O_OUT },
     { NULL, 0, NULL, 0 }
@@ -200,6 +214,8 @@ static int parse_options(int argc, char *argv[], options *o)
     case O_BATCH: st = eqg_cli_parse_long("--batch", optarg, 2, 1000000, &o->batch); break;
     case O_THREADS: st = eqg_cli_parse_long("--threads", optarg, 1, 1024, &o->threads); break;
     case O_QUICK: o->quick = true; break;
+    case O_RESUME: o->resume = true; break;
+    case O_STOP: st = eqg_cli_parse_long("--stop-after", optarg, 1, 1000000, &o->stop_after); break;
     case O_FEATURES:
       if (strcmp(optarg, "p4") == 0) o->features = EQG_TT_FEATURES_P4;
       else if (strcmp(optarg, "rel") == 0) o->features = EQG_TT_FEATURES_REL;
@@ -264,10 +280,62 @@ typedef struct run_row {
 
 enum { N_METRICS = 6 };   /* summarised: acc, auc, rej30, rej50, ant30, ant50 */
 
+/* The results file's datasets, one value per run (all doubles). */
+enum { N_COLS = 16 };
+static const char *const cols[N_COLS] = { "model", "value", "seed", "n_train", "n_params",
+                                          "best_epoch", "accuracy", "auc", "rej30_interp",
+                                          "rej50_interp", "rej30_nearest", "rej50_nearest",
+                                          "ant30", "ant50", "seconds", "ms_per_step" };
+
+/* column c of run r */
+static double row_get(const run_row *r, int c)
+{
+  const double v[N_COLS] = { (double)r->model, r->value, (double)r->seed, (double)r->n_train,
+                             (double)r->n_params, (double)r->best_epoch, r->acc, r->auc,
+                             r->rej30i, r->rej50i, r->rej30n, r->rej50n, r->ant30, r->ant50,
+                             r->seconds, r->ms_step };
+  return v[c];
+}
+
+/* run r <- the N_COLS columns v of one stored run (integers exact below 2^53) */
+static run_row row_from(const double v[N_COLS])
+{
+  return (run_row){ .model = (size_t)v[0], .value = v[1], .seed = (unsigned long)v[2],
+                    .n_train = (size_t)v[3], .n_params = (size_t)v[4], .best_epoch = (long)v[5],
+                    .acc = v[6], .auc = v[7], .rej30i = v[8], .rej50i = v[9], .rej30n = v[10],
+                    .rej50n = v[11], .ant30 = v[12], .ant50 = v[13], .seconds = v[14],
+                    .ms_step = v[15] };
+}
+
 static double metric_of(const run_row *r, int k)
 {
   const double v[N_METRICS] = { r->acc, r->auc, r->rej30i, r->rej50i, r->ant30, r->ant50 };
   return v[k];
+}
+
+/* Everything that determines the runs' results, as one malloc'd string (NULL
+ * when out of memory): stored with the results and compared by --resume. */
+static char *settings_string(const options *o)
+{
+  char *buf = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&buf, &size);
+  if (!f) return NULL;
+  fprintf(f, "study=%s models=", study_names[o->study]);
+  for (size_t k = 0; k < o->n_models; k++)
+    fprintf(f, "%s%s", k ? "," : "", eqg_tt_model_name(o->models[k]));
+  fputs(" values=", f);
+  for (size_t k = 0; k < o->n_values; k++) fprintf(f, "%s%.17g", k ? "," : "", o->values[k]);
+  fprintf(f, " seed=%lu seeds=%ld n_train=%ld n_valid=%ld n_test=%ld max_constituents=%ld "
+          "features=%s epochs=%ld warmup=%ld batch=%ld threads=%ld train=%s valid=%s test=%s",
+          o->seed, o->seeds, o->n_train, o->n_valid, o->n_test, o->max_constituents,
+          o->features != EQG_TT_FEATURES_COUNT ? eqg_tt_features_name[o->features] : "default",
+          o->epochs, o->warmup, o->batch, o->threads, o->path[0], o->path[1], o->path[2]);
+  if (fclose(f) != 0) {
+    free(buf);
+    return NULL;
+  }
+  return buf;
 }
 
 static eqg_status write_all(const options *o, const run_row *rows, size_t n,
@@ -286,7 +354,15 @@ static eqg_status write_all(const options *o, const run_row *rows, size_t n,
   for (size_t k = 0; k < o->n_models; k++)
     snprintf(models + strlen(models), sizeof models - strlen(models), "%s%s", k ? "," : "",
              eqg_tt_model_name(o->models[k]));
-  if ((st = eqg_cli_provenance_write(f, pv)) ||
+  char *settings = settings_string(o);
+  if (!settings) {
+    free(col);
+    eqg_h5_discard(f, tmp);
+    return eqg_error_set(EQG_ENOMEM, "out of memory");
+  }
+  st = eqg_h5_write_attr_string(f, "settings", settings);
+  free(settings);
+  if (st != EQG_OK || (st = eqg_cli_provenance_write(f, pv)) ||
       (st = eqg_h5_write_attr_string(f, "study", study_names[o->study])) ||
       (st = eqg_h5_write_attr_string(f, "value", value_names[o->study])) ||
       (st = eqg_h5_write_attr_string(f, "models", models)) ||
@@ -300,19 +376,8 @@ static eqg_status write_all(const options *o, const run_row *rows, size_t n,
       (st = eqg_h5_write_attr_string(f, "valid_file", o->path[1])) ||
       (st = eqg_h5_write_attr_string(f, "test_file", o->path[2])))
     goto fail;
-  static const char *const cols[] = { "model", "value", "seed", "n_train", "n_params",
-                                      "best_epoch", "accuracy", "auc", "rej30_interp",
-                                      "rej50_interp", "rej30_nearest", "rej50_nearest",
-                                      "ant30", "ant50", "seconds", "ms_per_step" };
-  for (size_t c = 0; c < sizeof cols / sizeof *cols; c++) {
-    for (size_t i = 0; i < n; i++) {
-      const run_row *r = &rows[i];
-      const double v[] = { (double)r->model, r->value, (double)r->seed, (double)r->n_train,
-                           (double)r->n_params, (double)r->best_epoch, r->acc, r->auc, r->rej30i,
-                           r->rej50i, r->rej30n, r->rej50n, r->ant30, r->ant50, r->seconds,
-                           r->ms_step };
-      col[i] = v[c];
-    }
+  for (int c = 0; c < N_COLS; c++) {
+    for (size_t i = 0; i < n; i++) col[i] = row_get(&rows[i], c);
     if (n && (st = eqg_h5_write_vector(f, cols[c], col, n)) != EQG_OK) goto fail;
   }
   free(col);
@@ -377,6 +442,123 @@ fail:
   return eqg_error_prefix(st, "results '%s': ", o->out);
 }
 
+static void print_row(const options *o, const run_row *r, const char *note)
+{
+  printf("%-11s %10g %5lu %7zu %8zu %8.4f %8.4f %9.2f %9.3g %8.1f%s\n",
+         eqg_tt_model_name(o->models[r->model]), r->value, r->seed, r->n_train, r->n_params,
+         r->acc, r->auc, r->rej30i, r->ant30, r->seconds, note);
+}
+
+/* Plan order: model, then value, then seed.  Run i of the plan: */
+static void plan_run(const options *o, size_t i, size_t *mk, size_t *vi, long *s)
+{
+  *s = (long)(i % (size_t)o->seeds);
+  *vi = i / (size_t)o->seeds % o->n_values;
+  *mk = i / (size_t)o->seeds / o->n_values;
+}
+
+/* --resume: rows[0 .. *n_done - 1] <- the runs stored in o->out, which must
+ * have been written with the same settings and be the first runs of the
+ * plan. */
+static eqg_status resume_rows(const options *o, run_row *rows, size_t n_runs, size_t *n_done)
+{
+  *n_done = 0;
+  hid_t f;
+  eqg_status st = eqg_h5_open(o->out, false, &f);
+  if (st != EQG_OK) return eqg_error_prefix(st, "--resume: ");
+  char *want = settings_string(o), *have = NULL;
+  double *col[N_COLS] = { NULL };
+  size_t n = 0;
+  if (!want) {
+    st = eqg_error_set(EQG_ENOMEM, "out of memory");
+    goto done;
+  }
+  if ((st = eqg_h5_read_attr_string(f, "settings", &have)) != EQG_OK) goto done;
+  if (strcmp(have, want) != 0) {
+    st = eqg_error_set(EQG_EINVAL, "'%s' was written with other settings:\n  %s\nthis run:\n"
+                       "  %s", o->out, have, want);
+    goto done;
+  }
+  if (eqg_h5_exists(f, cols[0])) {   /* a sweep killed in its first run has no rows */
+    int rank;
+    size_t dims[2];
+    if ((st = eqg_h5_dataset_shape(f, cols[0], &rank, dims)) != EQG_OK) goto done;
+    n = dims[0];
+  }
+  if (n > n_runs) {
+    st = eqg_error_set(EQG_EFORMAT, "'%s' holds %zu runs, the plan has %zu", o->out, n, n_runs);
+    goto done;
+  }
+  for (int c = 0; c < N_COLS && n; c++)
+    if (!(col[c] = malloc(n * sizeof *col[c]))) {
+      st = eqg_error_set(EQG_ENOMEM, "out of memory");
+      goto done;
+    } else if ((st = eqg_h5_read_vector(f, cols[c], col[c], n)) != EQG_OK) {
+      goto done;
+    }
+  for (size_t i = 0; i < n; i++) {
+    double v[N_COLS];
+    for (int c = 0; c < N_COLS; c++) v[c] = col[c][i];
+    size_t mk, vi;
+    long sd;
+    plan_run(o, i, &mk, &vi, &sd);
+    rows[i] = row_from(v);
+    if (rows[i].model != mk || rows[i].value != o->values[vi] ||
+        rows[i].seed != o->seed + (unsigned long)sd) {
+      st = eqg_error_set(EQG_EFORMAT, "'%s': run %zu is not run %zu of this plan", o->out,
+                         i + 1, i + 1);
+      goto done;
+    }
+  }
+  *n_done = n;
+done:
+  for (int c = 0; c < N_COLS; c++) free(col[c]);
+  free(want);
+  free(have);
+  eqg_h5_close(f);
+  return st == EQG_OK ? st : eqg_error_prefix(st, "--resume: ");
+}
+
+/* Run (model mk, value vi, seed offset s) of the plan on the splits sp. */
+static eqg_status train_one(const options *o, size_t mk, size_t vi, long s,
+                            const eqg_tt_split sp[3], const char *program, run_row *r)
+{
+  const eqg_tt_model_kind kind = o->models[mk];
+  const double v = o->values[vi];
+  eqg_tt_config cfg = eqg_tt_config_default(kind);
+  eqg_tt_split train = sp[0];
+  if (o->study == STUDY_FRACTION) {
+    size_t nt = (size_t)llround(v * (double)sp[0].n);
+    train = eqg_tt_split_head(&sp[0], nt < 2 ? 2 : nt > sp[0].n ? sp[0].n : nt);
+  } else if (o->study == STUDY_WIDTH) {
+    cfg.model.width = (size_t)v;
+  } else {
+    cfg.model.vec_fraction = v;
+  }
+  cfg.max_constituents = (size_t)o->max_constituents;
+  if (o->features != EQG_TT_FEATURES_COUNT) cfg.inputs.features = o->features;
+  cfg.seed = o->seed + (unsigned long)s;
+  cfg.batch = (size_t)o->batch < train.n ? (size_t)o->batch : train.n;
+  cfg.epochs = o->epochs;
+  cfg.warmup = o->warmup;
+  cfg.program = program;
+  char label[64];
+  snprintf(label, sizeof label, "%s %g s%lu", eqg_tt_model_name(kind), v, cfg.seed);
+  cfg.label = label;
+  eqg_tt_result res = { 0 };
+  eqg_status st = eqg_tt_train(&res, &cfg, &train, &sp[1], &sp[2]);
+  if (st == EQG_OK)
+    *r = (run_row){ .model = mk, .value = v, .seed = cfg.seed, .n_train = train.n,
+                    .n_params = res.n_params, .best_epoch = res.best_epoch,
+                    .acc = res.test.accuracy, .auc = res.test.auc,
+                    .rej30i = res.test.rej30_interp, .rej50i = res.test.rej50_interp,
+                    .rej30n = res.test.rej30_nearest, .rej50n = res.test.rej50_nearest,
+                    .ant30 = res.ant30, .ant50 = res.ant50, .seconds = res.train_seconds,
+                    .ms_step = 1e3 * res.step_seconds };
+  eqg_tt_result_clear(&res);
+  return st == EQG_OK ? st : eqg_error_prefix(st, "%s: ", label);
+}
+
 int main(int argc, char *argv[])
 {
   eqg_gsl_route_errors();
@@ -408,10 +590,16 @@ int main(int argc, char *argv[])
   printf("toptag_sweep: study %s, %zu model%s x %zu values x %ld seeds = %zu trainings of %ld "
          "epochs, at most %ld constituents\n", study_names[o.study], o.n_models,
          o.n_models == 1 ? "" : "s", o.n_values, o.seeds, n_runs, o.epochs, o.max_constituents);
+  if (o.resume && (st = resume_rows(&o, rows, n_runs, &n_done)) != EQG_OK) goto fail;
   printf("%-11s %10s %5s %7s %8s %8s %8s %9s %9s %8s\n", "model", value_names[o.study], "seed",
          "n_train", "params", "acc", "AUC", "1/eB@0.3", "ant@0.3", "seconds");
+  for (size_t i = 0; i < n_done; i++) print_row(&o, &rows[i], " (resumed)");
   fflush(stdout);
-  for (size_t mk = 0; mk < o.n_models; mk++) {
+  long trained = 0;
+  for (size_t i = n_done; i < n_runs; i++) {
+    size_t mk, vi;
+    long s;
+    plan_run(&o, i, &mk, &vi, &s);
     const eqg_tt_model_kind kind = o.models[mk];
     /* the splits, scaled for this model's inputs (loaded once per model kind) */
     if (!loaded[kind]) {
@@ -425,52 +613,21 @@ int main(int argc, char *argv[])
         }
       loaded[kind] = true;
     }
-    const eqg_tt_split *sp = split[kind];
-    for (size_t vi = 0; vi < o.n_values; vi++)
-      for (long s = 0; s < o.seeds; s++) {
-        const double v = o.values[vi];
-        eqg_tt_config cfg = eqg_tt_config_default(kind);
-        eqg_tt_split train = sp[0];
-        if (o.study == STUDY_FRACTION) {
-          size_t nt = (size_t)llround(v * (double)sp[0].n);
-          train = eqg_tt_split_head(&sp[0], nt < 2 ? 2 : nt > sp[0].n ? sp[0].n : nt);
-        } else if (o.study == STUDY_WIDTH) {
-          cfg.model.width = (size_t)v;
-        } else {
-          cfg.model.vec_fraction = v;
-        }
-        cfg.max_constituents = (size_t)o.max_constituents;
-        if (o.features != EQG_TT_FEATURES_COUNT) cfg.inputs.features = o.features;
-        cfg.seed = o.seed + (unsigned long)s;
-        cfg.batch = (size_t)o.batch < train.n ? (size_t)o.batch : train.n;
-        cfg.epochs = o.epochs;
-        cfg.warmup = o.warmup;
-        cfg.program = pv.program;
-        char label[64];
-        snprintf(label, sizeof label, "%s %g s%lu", eqg_tt_model_name(kind), v, cfg.seed);
-        cfg.label = label;
-        eqg_tt_result res = { 0 };
-        if ((st = eqg_tt_train(&res, &cfg, &train, &sp[1], &sp[2])) != EQG_OK) {
-          eqg_tt_result_clear(&res);
-          eqg_error_prefix(st, "%s: ", label);
-          goto fail;
-        }
-        run_row *r = &rows[n_done++];
-        *r = (run_row){ .model = mk, .value = v, .seed = cfg.seed, .n_train = train.n,
-                        .n_params = res.n_params, .best_epoch = res.best_epoch,
-                        .acc = res.test.accuracy, .auc = res.test.auc,
-                        .rej30i = res.test.rej30_interp, .rej50i = res.test.rej50_interp,
-                        .rej30n = res.test.rej30_nearest, .rej50n = res.test.rej50_nearest,
-                        .ant30 = res.ant30, .ant50 = res.ant50, .seconds = res.train_seconds,
-                        .ms_step = 1e3 * res.step_seconds };
-        eqg_tt_result_clear(&res);
-        printf("%-11s %10g %5lu %7zu %8zu %8.4f %8.4f %9.2f %9.3g %8.1f\n",
-               eqg_tt_model_name(kind), v, r->seed, r->n_train, r->n_params, r->acc, r->auc,
-               r->rej30i, r->ant30, r->seconds);
-        fflush(stdout);
-        if ((st = write_all(&o, rows, n_done, &pv, csv, summary)) != EQG_OK) goto fail;
-      }
+    if ((st = train_one(&o, mk, vi, s, split[kind], pv.program, &rows[n_done])) != EQG_OK)
+      goto fail;
+    print_row(&o, &rows[n_done++], "");
+    fflush(stdout);
+    if ((st = write_all(&o, rows, n_done, &pv, csv, summary)) != EQG_OK) goto fail;
+    if (o.stop_after && ++trained == o.stop_after && n_done < n_runs) {
+      printf("stopped after %ld training%s (--stop-after), %zu of %zu runs done; continue with "
+             "--resume\n", trained, trained == 1 ? "" : "s", n_done, n_runs);
+      rc = 0;
+      goto done;
+    }
   }
+  /* all resumed: rewrite the files (a kill between them may have left one stale) */
+  if (trained == 0 && n_done > 0 && (st = write_all(&o, rows, n_done, &pv, csv, summary)) != EQG_OK)
+    goto fail;
   printf("files  %s, %s, %s\n", o.out, csv, summary);
   rc = 0;
   goto done;
