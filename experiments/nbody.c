@@ -25,11 +25,10 @@ enum {
 };
 
 typedef struct options {
-  unsigned long seed;
   eqg_nbt_model_kind model;
   long n_train, epochs, checkpoint_every, stop_after;
-  bool quick, resume;
-  eqg_nbt_cli d;           /* data, frames, batch, lr, evaluation, threads */
+  bool resume;
+  eqg_nbt_cli d;           /* data, frames, batch, lr, evaluation, threads, seed, quick */
   const char *out, *checkpoint;   /* NULL -> nbody_<model>.h5, nbody_<model>.ckpt.h5 */
   char out_buf[256], ckpt_buf[256];
 } options;
@@ -115,11 +114,10 @@ static const char PROG[] = "nbody";
 /* Returns -1 to continue, else an exit code (0 after --help, 2 on a bad option). */
 static int parse_options(int argc, char *argv[], options *o)
 {
-  enum { O_SEED = 256, O_MODEL, O_N_TRAIN, O_EPOCHS, O_CHECKPOINT, O_CKPT_EVERY, O_RESUME,
-         O_STOP_AFTER, O_QUICK, O_OUT };
+  enum { O_MODEL = 256, O_N_TRAIN, O_EPOCHS, O_CHECKPOINT, O_CKPT_EVERY, O_RESUME,
+         O_STOP_AFTER, O_OUT };
   static const struct option longopts[] = {
     { "help", no_argument, NULL, 'h' },
-    { "seed", required_argument, NULL, O_SEED },
     { "model", required_argument, NULL, O_MODEL },
     { "n-train", required_argument, NULL, O_N_TRAIN },
     { "epochs", required_argument, NULL, O_EPOCHS },
@@ -127,12 +125,11 @@ static int parse_options(int argc, char *argv[], options *o)
     { "checkpoint-every", required_argument, NULL, O_CKPT_EVERY },
     { "resume", no_argument, NULL, O_RESUME },
     { "stop-after", required_argument, NULL, O_STOP_AFTER },
-    { "quick", no_argument, NULL, O_QUICK },
     { "out", required_argument, NULL, O_OUT },
     EQG_NBT_CLI_LONGOPTS,
     { NULL, 0, NULL, 0 }
   };
-  *o = (options){ .seed = 1, .model = EQG_NBT_EGNN, .n_train = 3000, .epochs = 10000,
+  *o = (options){ .model = EQG_NBT_EGNN, .n_train = 3000, .epochs = 10000,
                   .checkpoint_every = 50 };
   eqg_nbt_cli_defaults(&o->d);
   bool set_train = false, set_epochs = false, set_ckpt_every = false;
@@ -147,7 +144,6 @@ static int parse_options(int argc, char *argv[], options *o)
     }
     switch (c) {
     case 'h': usage(stdout); return 0;
-    case O_SEED: st = eqg_cli_parse_ulong("--seed", optarg, 0, 4294967295UL, &o->seed); break;
     case O_MODEL:
       st = eqg_nbt_model_find(optarg, &o->model);
       if (st != EQG_OK) st = eqg_error_prefix(st, "--model: ");
@@ -169,19 +165,18 @@ static int parse_options(int argc, char *argv[], options *o)
     case O_STOP_AFTER:
       st = eqg_cli_parse_long("--stop-after", optarg, 1, 100000000, &o->stop_after);
       break;
-    case O_QUICK: o->quick = true; break;
     case O_OUT: o->out = optarg; break;
     default: return eqg_cli_getopt_error(PROG, c, argv);   /* ':' or '?' */
     }
     if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
   }
   if (eqg_cli_check_no_operands(PROG, argc, argv)) return 2;
-  if (o->quick) {
+  if (o->d.quick) {
     if (!set_train) o->n_train = QUICK_TRAIN;
     if (!set_epochs) o->epochs = QUICK_EPOCHS;
     if (!set_ckpt_every) o->checkpoint_every = 1;
   }
-  if (eqg_nbt_cli_finish(&o->d, o->quick, QUICK_EVAL, QUICK_BATCH) != EQG_OK)
+  if (eqg_nbt_cli_finish(&o->d, QUICK_EVAL, QUICK_BATCH) != EQG_OK)
     return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
   if (o->d.batch > o->n_train)
     return eqg_cli_usage_error(PROG, "--batch: %ld is larger than the training set (--n-train "
@@ -291,10 +286,9 @@ int main(int argc, char *argv[])
   options o;
   int rc = parse_options(argc, argv, &o);
   if (rc >= 0) return rc;
-  eqg_status st = eqg_cli_set_threads(o.d.threads);
-  if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
 
   rc = 1;
+  eqg_status st;
   eqg_nbt_split split[3] = { { 0 }, { 0 }, { 0 } };
   eqg_nbt_result res = { 0 };
   eqg_cli_provenance pv = { .arguments = NULL };
@@ -307,18 +301,12 @@ int main(int argc, char *argv[])
     free(csv);
     return eqg_cli_usage_error(PROG, "--checkpoint names the CSV written beside --out");
   }
-  if ((st = eqg_cli_provenance_init(&pv, argc, argv, o.seed)) != EQG_OK) goto fail;
-
-  const long n_req[3] = { o.n_train, o.d.n_valid, o.d.n_test };
-  for (int k = 0; k < 3; k++)
-    if ((st = eqg_nbt_split_load(&split[k], o.d.path[k], (size_t)n_req[k], o.quick,
-                                 &o.d.input_frame, &o.d.target_frame)) != EQG_OK) {
-      eqg_error_prefix(st, "%s data: ", eqg_nbt_split_name[k]);
-      goto fail;
-    }
+  if ((st = eqg_cli_provenance_init(&pv, argc, argv, o.d.seed)) != EQG_OK ||
+      (st = eqg_nbt_cli_load(&o.d, split, o.n_train)) != EQG_OK)
+    goto fail;
 
   /* The parameter count at start (the trainer builds its own copy). */
-  eqg_nbt_model *probe = eqg_nbt_model_alloc(o.model, o.seed);
+  eqg_nbt_model *probe = eqg_nbt_model_alloc(o.model, o.d.seed);
   if (!probe) goto fail;
   char describe[1024];
   eqg_nbt_model_describe(probe, describe, sizeof describe);
@@ -334,14 +322,14 @@ int main(int argc, char *argv[])
          ((size_t)o.d.target_frame + 1) * sf);
   printf("train  adam lr %g, weight decay 1e-12, batch %ld (%zu steps/epoch, last dropped), "
          "%ld epochs, eval every %ld, seed %lu, %ld thread%s\n", o.d.lr, o.d.batch,
-         split[0].n / (size_t)o.d.batch, o.epochs, o.d.eval_every, o.seed, o.d.threads,
-         o.d.threads == 1 ? "" : "s");
+         split[0].n / (size_t)o.d.batch, o.epochs, o.d.eval_every, o.d.seed,
+         o.d.threads, o.d.threads == 1 ? "" : "s");
   printf("files  checkpoint %s (every %ld epochs)%s; results %s, %s\n\n", o.checkpoint,
          o.checkpoint_every, o.resume ? ", resuming" : "", o.out, csv);
   fflush(stdout);
 
   eqg_nbt_config cfg = eqg_nbt_config_default(o.model);
-  cfg.seed = o.seed;
+  cfg.seed = o.d.seed;
   cfg.lr = o.d.lr;
   cfg.batch = (size_t)o.d.batch;
   cfg.epochs = o.epochs;

@@ -36,14 +36,14 @@ _Static_assert(sizeof paper_epochs / sizeof *paper_epochs == N_PAPER,
 static const long quick_sizes[] = { 10, 20 };
 
 typedef struct options {
-  unsigned long seed;
   long n_seeds;
   double epoch_scale;
-  bool quick, resume;
+  bool resume;
   size_t n_models, n_sizes, n_epochs;
   eqg_nbt_model_kind models[EQG_NBT_MODEL_COUNT];
   long sizes[MAX_SIZES], epochs[MAX_SIZES];   /* n_epochs = 0, 1 or n_sizes */
-  eqg_nbt_cli d;           /* data, frames, batch, lr (< 0: per model), evaluation, threads */
+  eqg_nbt_cli d;           /* data, frames, batch, lr (< 0: per model), evaluation, threads,
+                            * first seed, quick */
   const char *out;
 } options;
 
@@ -158,8 +158,7 @@ static eqg_status parse_models(const char *s, options *o)
 /* Returns -1 to continue, else an exit code (0 after --help, 2 on a bad option). */
 static int parse_options(int argc, char *argv[], options *o)
 {
-  enum { O_MODELS = 256, O_SIZES, O_EPOCHS, O_SCALE, O_SEEDS, O_SEED, O_RESUME, O_QUICK,
-         O_OUT };
+  enum { O_MODELS = 256, O_SIZES, O_EPOCHS, O_SCALE, O_SEEDS, O_RESUME, O_OUT };
   static const struct option longopts[] = {
     { "help", no_argument, NULL, 'h' },
     { "models", required_argument, NULL, O_MODELS },
@@ -167,14 +166,12 @@ static int parse_options(int argc, char *argv[], options *o)
     { "epochs-per-size", required_argument, NULL, O_EPOCHS },
     { "epoch-scale", required_argument, NULL, O_SCALE },
     { "seeds", required_argument, NULL, O_SEEDS },
-    { "seed", required_argument, NULL, O_SEED },
     { "resume", no_argument, NULL, O_RESUME },
-    { "quick", no_argument, NULL, O_QUICK },
     { "out", required_argument, NULL, O_OUT },
     EQG_NBT_CLI_LONGOPTS,
     { NULL, 0, NULL, 0 }
   };
-  *o = (options){ .seed = 1, .n_seeds = 3, .epoch_scale = 1, .out = "nbody_sweep.h5",
+  *o = (options){ .n_seeds = 3, .epoch_scale = 1, .out = "nbody_sweep.h5",
                   .n_models = 4,
                   .models = { EQG_NBT_EGNN, EQG_NBT_GNN, EQG_NBT_RF, EQG_NBT_LINEAR } };
   eqg_nbt_cli_defaults(&o->d);
@@ -208,16 +205,14 @@ static int parse_options(int argc, char *argv[], options *o)
       st = eqg_cli_parse_long("--seeds", optarg, 1, MAX_SEEDS, &o->n_seeds);
       set_seeds = true;
       break;
-    case O_SEED: st = eqg_cli_parse_ulong("--seed", optarg, 0, 4294967295UL, &o->seed); break;
     case O_RESUME: o->resume = true; break;
-    case O_QUICK: o->quick = true; break;
     case O_OUT: o->out = optarg; break;
     default: return eqg_cli_getopt_error(PROG, c, argv);   /* ':' or '?' */
     }
     if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
   }
   if (eqg_cli_check_no_operands(PROG, argc, argv)) return 2;
-  if (o->quick) {
+  if (o->d.quick) {
     if (!o->n_sizes) {
       o->n_sizes = sizeof quick_sizes / sizeof *quick_sizes;
       memcpy(o->sizes, quick_sizes, sizeof quick_sizes);
@@ -228,7 +223,7 @@ static int parse_options(int argc, char *argv[], options *o)
     }
     if (!set_seeds) o->n_seeds = QUICK_SEEDS;
   }
-  if (eqg_nbt_cli_finish(&o->d, o->quick, QUICK_EVAL, QUICK_BATCH) != EQG_OK)
+  if (eqg_nbt_cli_finish(&o->d, QUICK_EVAL, QUICK_BATCH) != EQG_OK)
     return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
   for (size_t i = 0; i < o->n_sizes; i++)
     for (size_t j = 0; j < i; j++)
@@ -240,7 +235,7 @@ static int parse_options(int argc, char *argv[], options *o)
   if (o->n_epochs && set_scale)
     return eqg_cli_usage_error(PROG, "--epoch-scale scales the default epochs; it cannot be "
                                "combined with --epochs-per-size");
-  if ((unsigned long)o->n_seeds - 1 > 4294967295UL - o->seed)
+  if ((unsigned long)o->n_seeds - 1 > 4294967295UL - o->d.seed)
     return eqg_cli_usage_error(PROG, "--seed + --seeds - 1 exceeds 4294967295");
   if (!*o->out) return eqg_cli_usage_error(PROG, "--out: empty file name");
   return -1;
@@ -494,7 +489,7 @@ static eqg_status restore_rows(sweep *s, const long *epochs_of, const long *batc
         const double lr = o->d.lr > 0 ? o->d.lr : eqg_nbt_default_lr(o->models[mi]);
         keep = r.model == (int)o->models[mi] && r.size == o->sizes[si] &&
                r.epochs == epochs_of[si] && r.batch == batch_of[si] && r.lr == lr &&
-               r.seed >= o->seed && r.seed - o->seed < (unsigned long)o->n_seeds;
+               r.seed >= o->d.seed && r.seed - o->d.seed < (unsigned long)o->n_seeds;
       }
     for (size_t j = 0; keep && j < s->n_rows; j++)   /* first copy only */
       keep = !(s->rows[j].model == r.model && s->rows[j].size == r.size &&
@@ -545,10 +540,9 @@ int main(int argc, char *argv[])
   options o;
   int rc = parse_options(argc, argv, &o);
   if (rc >= 0) return rc;
-  eqg_status st = eqg_cli_set_threads(o.d.threads);
-  if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
 
   rc = 1;
+  eqg_status st;
   const double t_start = eqg_cli_now();
   eqg_nbt_split split[3] = { { 0 }, { 0 }, { 0 } };
   eqg_cli_provenance pv = { .arguments = NULL };
@@ -561,18 +555,12 @@ int main(int argc, char *argv[])
   }
   s.csv = csv;
   s.csv_summary = csv_summary;
-  if ((st = eqg_cli_provenance_init(&pv, argc, argv, o.seed)) != EQG_OK) goto fail;
+  if ((st = eqg_cli_provenance_init(&pv, argc, argv, o.d.seed)) != EQG_OK) goto fail;
 
   /* Training data: the largest size asked for, or the whole file. */
   long max_size = 0;
   for (size_t i = 0; i < o.n_sizes; i++) max_size = o.sizes[i] > max_size ? o.sizes[i] : max_size;
-  const long n_req[3] = { max_size, o.d.n_valid, o.d.n_test };
-  for (int k = 0; k < 3; k++)
-    if ((st = eqg_nbt_split_load(&split[k], o.d.path[k], (size_t)n_req[k], o.quick,
-                                 &o.d.input_frame, &o.d.target_frame)) != EQG_OK) {
-      eqg_error_prefix(st, "%s data: ", eqg_nbt_split_name[k]);
-      goto fail;
-    }
+  if ((st = eqg_nbt_cli_load(&o.d, split, max_size)) != EQG_OK) goto fail;
   if (!o.n_sizes) {
     for (int i = 0; i < N_PAPER; i++)
       if ((size_t)paper_sizes[i] <= split[0].n) o.sizes[o.n_sizes++] = paper_sizes[i];
@@ -609,7 +597,7 @@ int main(int argc, char *argv[])
       for (size_t mi = 0; mi < o.n_models; mi++) {
         run++;
         const eqg_nbt_model_kind model = o.models[mi];
-        const unsigned long seed = o.seed + (unsigned long)k;
+        const unsigned long seed = o.d.seed + (unsigned long)k;
         if (have_row(&s, (int)model, o.sizes[si], seed)) continue;
         char label[96];
         snprintf(label, sizeof label, "[%zu/%zu] %s n=%ld seed %lu", run, n_runs,

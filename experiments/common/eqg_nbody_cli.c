@@ -10,7 +10,7 @@ void eqg_nbt_cli_defaults(eqg_nbt_cli *cli)
 {
   *cli = (eqg_nbt_cli){ .datadir = ".", .n_valid = 2000, .n_test = 2000, .input_frame = -1,
                         .target_frame = -1, .batch = 100, .eval_every = 5, .threads = 1,
-                        .lr = -1 };
+                        .lr = -1, .seed = 1 };
 }
 
 bool eqg_nbt_cli_parse(eqg_nbt_cli *cli, int c, const char *arg, eqg_status *st)
@@ -49,20 +49,37 @@ bool eqg_nbt_cli_parse(eqg_nbt_cli *cli, int c, const char *arg, eqg_status *st)
     cli->set_eval = true;
     break;
   case EQG_NBT_OPT_THREADS: *st = eqg_cli_parse_long("--threads", arg, 1, 1024, &cli->threads); break;
+  case EQG_NBT_OPT_SEED:
+    *st = eqg_cli_parse_ulong("--seed", arg, 0, 4294967295UL, &cli->seed);
+    break;
+  case EQG_NBT_OPT_QUICK: cli->quick = true; break;
   default: return false;
   }
   return true;
 }
 
-eqg_status eqg_nbt_cli_finish(eqg_nbt_cli *cli, bool quick, long quick_eval, long quick_batch)
+eqg_status eqg_nbt_cli_finish(eqg_nbt_cli *cli, long quick_eval, long quick_batch)
 {
-  if (quick) {
+  if (cli->quick) {
     if (!cli->set_valid) cli->n_valid = quick_eval;
     if (!cli->set_test) cli->n_test = quick_eval;
     if (!cli->set_batch) cli->batch = quick_batch;
     if (!cli->set_eval) cli->eval_every = 1;
   }
-  return eqg_nbt_data_paths(cli->path, cli->datadir, cli->file);
+  eqg_status st = eqg_nbt_data_paths(cli->path, cli->datadir, cli->file);
+  if (st != EQG_OK) return st;
+  return eqg_cli_set_threads(cli->threads);
+}
+
+eqg_status eqg_nbt_cli_load(eqg_nbt_cli *cli, eqg_nbt_split split[3], long n_train)
+{
+  const long n[3] = { n_train, cli->n_valid, cli->n_test };
+  for (int k = 0; k < 3; k++) {
+    eqg_status st = eqg_nbt_split_load(&split[k], cli->path[k], (size_t)n[k], cli->quick,
+                                       &cli->input_frame, &cli->target_frame);
+    if (st != EQG_OK) return eqg_error_prefix(st, "%s data: ", eqg_nbt_split_name[k]);
+  }
+  return EQG_OK;
 }
 
 eqg_status eqg_nbt_cli_write_attrs(hid_t file, const eqg_nbt_cli *cli)
