@@ -822,6 +822,93 @@ static void test_h5_attributes(void **state)
   assert_int_equal(count_files(fx->dir, NULL), 1);
 }
 
+/* Layout of dataset `name`: H5D_CHUNKED or H5D_CONTIGUOUS, and its chunk. */
+static H5D_layout_t layout_of(hid_t f, const char *name, hsize_t chunk[3])
+{
+  hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+  assert_true(d >= 0);
+  hid_t dcpl = H5Dget_create_plist(d);
+  assert_true(dcpl >= 0);
+  H5D_layout_t l = H5Pget_layout(dcpl);
+  if (l == H5D_CHUNKED) assert_true(H5Pget_chunk(dcpl, 3, chunk) >= 0);
+  H5Pclose(dcpl);
+  H5Dclose(d);
+  return l;
+}
+
+static void test_h5_arrays(void **state)
+{
+  fixture *fx = *state;
+  enum { N = 5, P = 3 };
+  double pmu[N][P][4];
+  int nobj[N];
+  for (int i = 0; i < N; i++) {
+    nobj[i] = i % P - 1;   /* -1 .. 1: survives an int16 file type */
+    for (int k = 0; k < P; k++)
+      for (int mu = 0; mu < 4; mu++) pmu[i][k][mu] = k < 2 ? sin(i + 0.1 * k + 0.01 * mu) : 0;
+  }
+  pmu[0][0][0] = -0.0;
+  const hsize_t d3[3] = { N, P, 4 }, d1[1] = { N }, d0[2] = { 0, P };
+  hid_t f;
+  char *tmp;
+  assert_int_equal(eqg_h5_create_tmp(fx->path, &f, &tmp), EQG_OK);
+  assert_int_equal(eqg_h5_write_array(f, "Pmu", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, pmu, 3, d3,
+                                      2), EQG_OK);
+  assert_int_equal(eqg_h5_write_array(f, "Nobj", H5T_STD_I16LE, H5T_NATIVE_INT, nobj, 1, d1,
+                                      2), EQG_OK);
+  assert_int_equal(eqg_h5_write_array(f, "plain", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, pmu, 3,
+                                      d3, 0), EQG_OK);
+  assert_int_equal(eqg_h5_write_array(f, "empty", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, NULL, 2,
+                                      d0, 2), EQG_OK);
+  /* Failures: the name is taken (the first dataset stays), a rank out of range. */
+  double other[N][P][4] = { { { 0 } } };
+  eqg_error_clear();
+  assert_int_equal(eqg_h5_write_array(f, "Pmu", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, other, 3,
+                                      d3, 2), EQG_EIO);
+  assert_message_has("cannot create dataset '/Pmu'");
+  assert_message_has("(HDF5: ");
+  assert_int_equal(eqg_h5_write_array(f, "bad", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, pmu, 0, d3,
+                                      0), EQG_EINVAL);
+  assert_false(eqg_h5_exists(f, "bad"));
+  assert_int_equal(eqg_h5_commit(f, tmp, fx->path), EQG_OK);
+
+  assert_int_equal(eqg_h5_open(fx->path, false, &f), EQG_OK);
+  hsize_t chunk[3];
+  assert_int_equal(layout_of(f, "Pmu", chunk), H5D_CHUNKED);   /* rank >= 2: compressed */
+  assert_true(chunk[0] == 2 && chunk[1] == P && chunk[2] == 4);
+  assert_int_equal(layout_of(f, "Nobj", chunk), H5D_CONTIGUOUS);   /* rank 1 */
+  assert_int_equal(layout_of(f, "plain", chunk), H5D_CONTIGUOUS);  /* chunk_rows 0 */
+  assert_int_equal(layout_of(f, "empty", chunk), H5D_CONTIGUOUS);  /* no rows */
+
+  /* The whole array, and the first rows only, back bitwise. */
+  hid_t d;
+  hsize_t dims[3];
+  assert_int_equal(eqg_h5_open_array(f, "Pmu", true, EQG_H5_FLOAT, 3, "(N, P, 4)", &d, dims),
+                   EQG_OK);
+  double back[N][P][4];
+  memset(back, 0x55, sizeof back);
+  assert_int_equal(eqg_h5_read_block(d, "Pmu", H5T_NATIVE_DOUBLE, back, 3, dims), EQG_OK);
+  assert_memory_equal(back, pmu, sizeof pmu);
+  memset(back, 0x55, sizeof back);
+  const hsize_t two[3] = { 2, P, 4 };
+  assert_int_equal(eqg_h5_read_block(d, "Pmu", H5T_NATIVE_DOUBLE, back, 3, two), EQG_OK);
+  assert_memory_equal(back, pmu, 2 * sizeof pmu[0]);
+  const unsigned char *rest = (const unsigned char *)back[2];
+  for (size_t b = 0; b < 3 * sizeof back[0]; b++) assert_int_equal(rest[b], 0x55);
+  /* A block beyond the dataset is refused. */
+  const hsize_t more[3] = { N + 1, P, 4 };
+  assert_int_equal(eqg_h5_read_block(d, "Pmu", H5T_NATIVE_DOUBLE, back, 3, more), EQG_EFORMAT);
+  assert_message_has("cannot read dataset '/Pmu'");
+  H5Dclose(d);
+  assert_int_equal(eqg_h5_open_array(f, "Nobj", true, EQG_H5_INTEGER, 1, "(N)", &d, dims),
+                   EQG_OK);
+  int nb[N];
+  assert_int_equal(eqg_h5_read_block(d, "Nobj", H5T_NATIVE_INT, nb, 1, dims), EQG_OK);
+  assert_memory_equal(nb, nobj, sizeof nobj);
+  H5Dclose(d);
+  eqg_h5_close(f);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, eqg_test_dir_teardown)
@@ -841,6 +928,7 @@ int main(void)
     T(test_reject_nonfinite),
     T(test_errors_are_silent),
     T(test_h5_attributes),
+    T(test_h5_arrays),
   };
 #undef T
   return cmocka_run_group_tests(tests, NULL, NULL);

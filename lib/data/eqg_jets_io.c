@@ -1,9 +1,9 @@
 /* eqg_jets_io.c: jet datasets in memory and in the LGN / LorentzNet / PELICAN
  * HDF5 layout (eqg_jets.h).
  *
- * eqg_h5 handles rank-1/2 float datasets only; the rank-3 Pmu and the int16
- * datasets are written and read here with the HDF5 C API and the same error
- * contract: HDF5's printing is off while these functions run, and a failure
+ * The rank-3 Pmu and the int16 datasets go through eqg_h5's N-d helpers
+ * (eqg_h5_open_array, eqg_h5_write_array, eqg_h5_read_block) and so share its
+ * error contract: HDF5's printing is off while they run, and a failure
  * records "<what> (HDF5: <innermost description>)".  Reading converts any
  * integer or floating-point storage type through H5Dread into double memory
  * and checks Nobj and is_signal for integral values in range; label (N x P) is
@@ -76,46 +76,10 @@ void eqg_jets_fill_derived(eqg_jet_dataset *ds, size_t i)
 
 /* ---- writing -------------------------------------------------------------------- */
 
-/* Rows per chunk of the compressed per-constituent datasets. */
+/* Rows per chunk of the per-constituent datasets (N, P) and (N, P, 4): zero
+ * padded, mostly zeros, so eqg_h5_write_array compresses them (rank 1 stays
+ * contiguous whatever the chunk size). */
 enum { CHUNK_ROWS = 512 };
-
-/* Chunking and compression of a rank >= 2 dataset (the zero-padded (N, P) and
- * (N, P, 4) arrays, mostly zeros): chunks of CHUNK_ROWS jets, byte shuffle and
- * gzip level 1 (level 4 saves only 5% more and writes 1.8x slower), which
- * every HDF5 / h5py build reads.  Rank 1: contiguous. */
-static herr_t set_compression(hid_t dcpl, int rank, const hsize_t *dims)
-{
-  if (rank < 2 || dims[0] == 0) return 0;
-  hsize_t chunk[MAX_RANK];
-  for (int i = 0; i < rank; i++) chunk[i] = dims[i] ? dims[i] : 1;
-  if (chunk[0] > CHUNK_ROWS) chunk[0] = CHUNK_ROWS;
-  if (H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_shuffle(dcpl) < 0) return -1;
-  return H5Pset_deflate(dcpl, 1);
-}
-
-/* Dataset `name` of file type ftype from `data` (memory type mtype); no
- * modification times, so equal data give byte-identical files. */
-static eqg_status write_nd(hid_t file, const char *name, hid_t ftype, hid_t mtype,
-                           const void *data, int rank, const hsize_t *dims)
-{
-  eqg_h5_quiet q = eqg_h5_quiet_begin();
-  eqg_status st = EQG_OK;
-  hid_t space = -1, dcpl = -1, dset = -1;
-  if ((space = H5Screate_simple(rank, dims, NULL)) < 0 ||
-      (dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0 ||
-      H5Pset_obj_track_times(dcpl, false) < 0 || set_compression(dcpl, rank, dims) < 0 ||
-      (dset = H5Dcreate2(file, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) < 0) {
-    st = eqg_h5_fail(EQG_EIO, "cannot create dataset '/%s'", name);
-  } else if (dims[0] > 0 &&
-             H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
-    st = eqg_h5_fail(EQG_EIO, "cannot write dataset '/%s'", name);
-  }
-  if (dset >= 0) H5Dclose(dset);
-  if (dcpl >= 0) H5Pclose(dcpl);
-  if (space >= 0) H5Sclose(space);
-  eqg_h5_quiet_end(q);
-  return st;
-}
 
 static eqg_status check_rows(const eqg_jet_dataset *ds)
 {
@@ -136,13 +100,14 @@ static eqg_status write_all(hid_t file, const eqg_jet_dataset *ds)
   const hsize_t d1[1] = { N }, d2[2] = { N, P }, d3[3] = { N, P, 4 }, d4[2] = { N, 4 };
   const hid_t F64 = H5T_IEEE_F64LE, I16 = H5T_STD_I16LE, D = H5T_NATIVE_DOUBLE,
               I = H5T_NATIVE_INT;
-  eqg_status st = write_nd(file, "Nobj", I16, I, ds->nobj, 1, d1);
-  if (st == EQG_OK) st = write_nd(file, "Pmu", F64, D, ds->pmu, 3, d3);
-  if (st == EQG_OK) st = write_nd(file, "truth_Pmu", F64, D, ds->truth_pmu, 2, d4);
-  if (st == EQG_OK) st = write_nd(file, "is_signal", I16, I, ds->is_signal, 1, d1);
-  if (st == EQG_OK) st = write_nd(file, "jet_pt", F64, D, ds->jet_pt, 1, d1);
-  if (st == EQG_OK) st = write_nd(file, "label", I16, I, ds->label, 2, d2);
-  if (st == EQG_OK) st = write_nd(file, "mass", F64, D, ds->mass, 2, d2);
+  const hsize_t C = CHUNK_ROWS;
+  eqg_status st = eqg_h5_write_array(file, "Nobj", I16, I, ds->nobj, 1, d1, C);
+  if (st == EQG_OK) st = eqg_h5_write_array(file, "Pmu", F64, D, ds->pmu, 3, d3, C);
+  if (st == EQG_OK) st = eqg_h5_write_array(file, "truth_Pmu", F64, D, ds->truth_pmu, 2, d4, C);
+  if (st == EQG_OK) st = eqg_h5_write_array(file, "is_signal", I16, I, ds->is_signal, 1, d1, C);
+  if (st == EQG_OK) st = eqg_h5_write_array(file, "jet_pt", F64, D, ds->jet_pt, 1, d1, C);
+  if (st == EQG_OK) st = eqg_h5_write_array(file, "label", I16, I, ds->label, 2, d2, C);
+  if (st == EQG_OK) st = eqg_h5_write_array(file, "mass", F64, D, ds->mass, 2, d2, C);
   return st;
 }
 
@@ -180,27 +145,6 @@ static eqg_status check_shape(const char *name, int rank, const hsize_t *got,
                            "(0: any)", name, g, w, layout);
     }
   return EQG_OK;
-}
-
-/* The block [0, count) of an open dataset into memory of type mtype. */
-static eqg_status read_block(hid_t dset, const char *name, hid_t mtype, void *data, int rank,
-                             const hsize_t *count)
-{
-  hsize_t start[MAX_RANK] = { 0, 0, 0 }, n = 1;
-  for (int i = 0; i < rank; i++) n *= count[i];
-  if (n == 0) return EQG_OK;
-  eqg_h5_quiet q = eqg_h5_quiet_begin();
-  eqg_status st = EQG_OK;
-  hid_t fspace = -1, mspace = -1;
-  if ((fspace = H5Dget_space(dset)) < 0 ||
-      H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-      (mspace = H5Screate_simple(rank, count, NULL)) < 0 ||
-      H5Dread(dset, mtype, mspace, fspace, H5P_DEFAULT, data) < 0)
-    st = eqg_h5_fail(EQG_EFORMAT, "cannot read dataset '/%s'", name);
-  if (mspace >= 0) H5Sclose(mspace);
-  if (fspace >= 0) H5Sclose(fspace);
-  eqg_h5_quiet_end(q);
-  return st;
 }
 
 /* Integral values in [lo, hi] -> int; EQG_EFORMAT naming the jet otherwise. */
@@ -279,27 +223,27 @@ static eqg_status load_open(eqg_jet_dataset **out, hid_t file, size_t max_jets,
   const hid_t D = H5T_NATIVE_DOUBLE;
 
   /* Nobj: integers in [0, P_file], then clipped to P */
-  if ((st = read_block(d[S_NOBJ], "Nobj", D, buf, 1, c1)) != EQG_OK ||
+  if ((st = eqg_h5_read_block(d[S_NOBJ], "Nobj", D, buf, 1, c1)) != EQG_OK ||
       (st = to_int(ds->nobj, buf, N, 0, (double)Pf, "Nobj")) != EQG_OK)
     goto done;
   for (size_t i = 0; i < N; i++)
     if ((size_t)ds->nobj[i] > P) ds->nobj[i] = (int)P;
-  if ((st = read_block(d[S_SIG], "is_signal", D, buf, 1, c1)) != EQG_OK ||
+  if ((st = eqg_h5_read_block(d[S_SIG], "is_signal", D, buf, 1, c1)) != EQG_OK ||
       (st = to_int(ds->is_signal, buf, N, 0, 1, "is_signal")) != EQG_OK)
     goto done;
   /* Pmu: finite, padding beyond Nobj set to exactly zero */
-  if ((st = read_block(d[S_PMU], "Pmu", D, ds->pmu, 3, c3)) != EQG_OK ||
+  if ((st = eqg_h5_read_block(d[S_PMU], "Pmu", D, ds->pmu, 3, c3)) != EQG_OK ||
       (st = first_nonfinite(ds->pmu, N * P * 4, P * 4, "Pmu")) != EQG_OK)
     goto done;
   for (size_t i = 0; i < N; i++)
     memset(ds->pmu + 4 * (i * P + (size_t)ds->nobj[i]), 0,
            4 * (P - (size_t)ds->nobj[i]) * sizeof *ds->pmu);
   if (d[S_TRUTH] >= 0 &&
-      ((st = read_block(d[S_TRUTH], "truth_Pmu", D, ds->truth_pmu, 2, c4)) != EQG_OK ||
+      ((st = eqg_h5_read_block(d[S_TRUTH], "truth_Pmu", D, ds->truth_pmu, 2, c4)) != EQG_OK ||
        (st = first_nonfinite(ds->truth_pmu, N * 4, 4, "truth_Pmu")) != EQG_OK))
     goto done;
   if (d[S_PT] >= 0) {
-    if ((st = read_block(d[S_PT], "jet_pt", D, ds->jet_pt, 1, c1)) != EQG_OK ||
+    if ((st = eqg_h5_read_block(d[S_PT], "jet_pt", D, ds->jet_pt, 1, c1)) != EQG_OK ||
         (st = first_nonfinite(ds->jet_pt, N, 1, "jet_pt")) != EQG_OK)
       goto done;
   } else {
@@ -314,8 +258,8 @@ static eqg_status load_open(eqg_jet_dataset **out, hid_t file, size_t max_jets,
   for (size_t i = 0; i < N; i++) eqg_jets_fill_derived(ds, i);
   /* label: converted by HDF5 straight to int (no N x P double buffer), then 0/1 */
   if (d[S_LABEL] >= 0) {
-    if ((st = read_block(d[S_LABEL], "label", H5T_NATIVE_INT, ds->label, 2, c2)) != EQG_OK)
-      goto done;
+    st = eqg_h5_read_block(d[S_LABEL], "label", H5T_NATIVE_INT, ds->label, 2, c2);
+    if (st != EQG_OK) goto done;
     for (size_t i = 0; i < N * P; i++)
       if (ds->label[i] != 0 && ds->label[i] != 1) {
         st = eqg_error_set(EQG_EFORMAT, "dataset '/label': jet %zu has %d, expected 0 or 1",
@@ -324,7 +268,7 @@ static eqg_status load_open(eqg_jet_dataset **out, hid_t file, size_t max_jets,
       }
   }
   if (d[S_MASS] >= 0 &&
-      ((st = read_block(d[S_MASS], "mass", D, ds->mass, 2, c2)) != EQG_OK ||
+      ((st = eqg_h5_read_block(d[S_MASS], "mass", D, ds->mass, 2, c2)) != EQG_OK ||
        (st = first_nonfinite(ds->mass, N * P, P, "mass")) != EQG_OK))
     goto done;
 done:

@@ -1,9 +1,9 @@
 /* eqg_nbody_io.c: N-body datasets in memory and in HDF5 (layout in eqg_nbody.h).
  *
- * eqg_h5 handles rank-1/2 float datasets; the rank-4 loc/vel and the integer
- * clipped counts are written and read here with the same error contract:
- * HDF5's printing is off while these functions run, and a failure records
- * "<what> (HDF5: <innermost description>)". */
+ * The rank-4 loc/vel and the integer clipped counts go through eqg_h5's N-d
+ * helpers (eqg_h5_open_array, eqg_h5_write_array, eqg_h5_read_block) and so
+ * share its error contract: HDF5's printing is off while they run, and a
+ * failure records "<what> (HDF5: <innermost description>)". */
 #include "data/eqg_nbody.h"
 
 #include <math.h>
@@ -21,56 +21,13 @@ enum { D = EQG_NBODY_DIM, MAX_RANK = 4 };
 
 /* ---- rank-N datasets --------------------------------------------------------------- */
 
-/* Create dataset `name` (file type ftype) from `data` (memory type mtype).  No
- * modification times are stored, so equal data give byte-identical files. */
-static eqg_status write_nd(hid_t file, const char *name, hid_t ftype, hid_t mtype,
-                           const void *data, int rank, const hsize_t *dims)
-{
-  eqg_h5_quiet q = eqg_h5_quiet_begin();
-  eqg_status st = EQG_OK;
-  hid_t space = -1, dcpl = -1, dset = -1;
-  if ((space = H5Screate_simple(rank, dims, NULL)) < 0 ||
-      (dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0 ||
-      H5Pset_obj_track_times(dcpl, false) < 0 ||
-      (dset = H5Dcreate2(file, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) < 0) {
-    st = eqg_h5_fail(EQG_EIO, "cannot create dataset '/%s'", name);
-    goto done;
-  }
-  hsize_t n = 1;
-  for (int i = 0; i < rank; i++) n *= dims[i];
-  if (n > 0 && H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-    st = eqg_h5_fail(EQG_EIO, "cannot write dataset '/%s'", name);
-done:
-  if (dset >= 0) H5Dclose(dset);
-  if (dcpl >= 0) H5Pclose(dcpl);
-  if (space >= 0) H5Sclose(space);
-  eqg_h5_quiet_end(q);
-  return st;
-}
-
 /* Read the first `rows` entries along axis 0 of an open dataset into `data`. */
 static eqg_status read_rows(hid_t dset, const char *name, hid_t mtype, void *data, int rank,
                             const hsize_t *dims, hsize_t rows)
 {
-  hsize_t start[MAX_RANK] = { 0 }, count[MAX_RANK];
-  hsize_t n = 1;
-  for (int i = 0; i < rank; i++) {
-    count[i] = i == 0 ? rows : dims[i];
-    n *= count[i];
-  }
-  if (n == 0) return EQG_OK;
-  eqg_h5_quiet q = eqg_h5_quiet_begin();
-  eqg_status st = EQG_OK;
-  hid_t fspace = -1, mspace = -1;
-  if ((fspace = H5Dget_space(dset)) < 0 ||
-      H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-      (mspace = H5Screate_simple(rank, count, NULL)) < 0 ||
-      H5Dread(dset, mtype, mspace, fspace, H5P_DEFAULT, data) < 0)
-    st = eqg_h5_fail(EQG_EFORMAT, "cannot read dataset '/%s'", name);
-  if (mspace >= 0) H5Sclose(mspace);
-  if (fspace >= 0) H5Sclose(fspace);
-  eqg_h5_quiet_end(q);
-  return st;
+  hsize_t count[MAX_RANK];
+  for (int i = 0; i < rank; i++) count[i] = i == 0 ? rows : dims[i];
+  return eqg_h5_read_block(dset, name, mtype, data, rank, count);
 }
 
 static void close_dset(hid_t dset)
@@ -164,13 +121,14 @@ eqg_status eqg_nbody_dataset_write(hid_t file, const eqg_nbody_dataset *ds)
   if (!clipped) return eqg_error_set(EQG_ENOMEM, "nbody dataset: out of memory");
   for (size_t t = 0; t < ds->n_traj; t++) clipped[t] = ds->clipped[t];
 
-  eqg_status st = write_nd(file, "loc", H5T_IEEE_F64LE, REAL_MEM_TYPE, ds->loc, 4, dl);
+  /* Contiguous (chunk_rows 0), as these files have always been written. */
+  const hid_t F64 = H5T_IEEE_F64LE, R = REAL_MEM_TYPE;
+  eqg_status st = eqg_h5_write_array(file, "loc", F64, R, ds->loc, 4, dl, 0);
+  if (st == EQG_OK) st = eqg_h5_write_array(file, "vel", F64, R, ds->vel, 4, dl, 0);
+  if (st == EQG_OK) st = eqg_h5_write_array(file, "charges", F64, R, ds->charges, 2, dq, 0);
   if (st == EQG_OK)
-    st = write_nd(file, "vel", H5T_IEEE_F64LE, REAL_MEM_TYPE, ds->vel, 4, dl);
-  if (st == EQG_OK)
-    st = write_nd(file, "charges", H5T_IEEE_F64LE, REAL_MEM_TYPE, ds->charges, 2, dq);
-  if (st == EQG_OK)
-    st = write_nd(file, "clipped", H5T_STD_U64LE, H5T_NATIVE_UINT64, clipped, 1, dc);
+    st = eqg_h5_write_array(file, "clipped", H5T_STD_U64LE, H5T_NATIVE_UINT64, clipped, 1, dc,
+                            0);
   free(clipped);
 
   const struct { const char *name; size_t v; } sizes[] = {

@@ -118,6 +118,21 @@ eqg_status eqg_h5_fail(eqg_status s, const char *fmt, ...)
 enum { EQG_H5_INTEGER = 1, EQG_H5_FLOAT = 2 };
 eqg_status eqg_h5_open_array(hid_t loc, const char *name, bool required, unsigned classes,
                              int rank, const char *layout, hid_t *dset, hsize_t *dims);
+/* Create dataset `name` of `loc` with file type `ftype` and shape dims (rank
+ * 1..H5S_MAX_RANK) and write `data` (memory type `mtype`; not read when the
+ * shape has no element).  No modification times are stored, so equal data
+ * give byte-identical files.  chunk_rows > 0, rank >= 2 and dims[0] > 0:
+ * chunks of chunk_rows along axis 0 (fewer if there are fewer), byte shuffle
+ * and gzip level 1, which every HDF5 / h5py build reads; else contiguous. */
+eqg_status eqg_h5_write_array(hid_t loc, const char *name, hid_t ftype, hid_t mtype,
+                              const void *data, int rank, const hsize_t *dims,
+                              hsize_t chunk_rows);
+/* Read the block [0, count) of the open dataset `dset` (rank `rank`, named
+ * `name` in messages) into `data` as memory type `mtype`: EQG_EFORMAT if HDF5
+ * cannot (block outside the dataset, no conversion).  An empty block reads
+ * nothing. */
+eqg_status eqg_h5_read_block(hid_t dset, const char *name, hid_t mtype, void *data, int rank,
+                             const hsize_t *count);
 
 /* "3 x 200 x 4" (rank 0: "scalar") into buf. */
 void eqg_h5_format_dims(char *buf, size_t size, int rank, const hsize_t *dims);
