@@ -173,8 +173,20 @@ static void test_preset_counts(void **state)
   assert_int_equal(egnn_l, 29120);
   assert_int_equal(preset_count("egnn_top"),
                    3 * T + 3 * egnn_l + (egnn_l - (T + 1) * T - T) + readout);   /* 116,738 */
-  /* the Minkowski-metric EGNN changes d2, not a parameter */
+  /* the Minkowski-metric EGNN changes d2, not a parameter; the description
+   * (stored in checkpoints and results) tells the two apart */
   assert_int_equal(preset_count("egnn_minkowski_top"), preset_count("egnn_top"));
+  const char *const egnns[2][2] = { { "egnn_top", "metric=euclidean" },
+                                    { "egnn_minkowski_top", "metric=minkowski" } };
+  for (int k = 0; k < 2; k++) {
+    eqg_model_config c;
+    assert_int_equal(eqg_model_config_preset(&c, egnns[k][0]), EQG_OK);
+    eqg_model *m = build(&c, 7);
+    char desc[1024];
+    assert_true(eqg_model_describe(m, desc, sizeof desc) > 0);
+    if (!strstr(desc, egnns[k][1])) fail_msg("%s: '%s' lacks %s", egnns[k][0], desc, egnns[k][1]);
+    eqg_model_free(m);
+  }
   /* gnn_top: 4 GCL layers, 4T^2 + 2T^2 + 4T = 24,832 each */
   assert_int_equal(preset_count("gnn_top"), 7 * T + 4 * (6 * T * T + 4 * T) + readout);
   assert_int_equal(preset_count("gnn_top"), 104066);

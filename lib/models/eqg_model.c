@@ -215,16 +215,20 @@ size_t eqg_model_param_count(const eqg_model *m) { return eqg_params_count(m->pa
 int eqg_model_describe(const eqg_model *m, char *buf, size_t n)
 {
   const eqg_model_config *c = &m->cfg;
+  const char *metric = c->layer.metric == EQG_METRIC_EUCLIDEAN   ? "euclidean"
+                       : c->layer.metric == EQG_METRIC_MINKOWSKI ? "minkowski"
+                                                                 : "general";
   return snprintf(buf, n,
-                  "family=%s dim=%zu width=%zu depth=%zu n_in=%zu with_v=%d embed=%d "
+                  "family=%s dim=%zu metric=%s width=%zu depth=%zu n_in=%zu with_v=%d embed=%d "
                   "n_edge_attr=%zu scalars_to_blocks=%d last_updates_x=%d task=%s n_out=%zu "
-                  "pool=%s act=%s coord_scale=%g velocity=%d n_vec=%zu equivariant_fraction=%g "
-                  "params=%zu",
-                  c->family->name, c->layer.dim, c->layer.width, c->depth, c->n_in, c->with_v,
+                  "pool=%s act=%s coord_scale=%g coord_clamp=%g velocity=%d n_vec=%zu "
+                  "equivariant_fraction=%g params=%zu",
+                  c->family->name, c->layer.dim, metric, c->layer.width, c->depth, c->n_in,
+                  c->with_v,
                   c->embed, c->layer.n_edge_attr, c->scalars_to_blocks, c->last_updates_x,
                   c->task == EQG_TASK_GRAPH ? "graph" : "node_x", c->n_out,
                   c->pool == EQG_POOL_MEAN ? "mean" : "sum", eqg_activation_name(c->layer.act),
-                  c->layer.coord_scale, c->layer.velocity, c->layer.n_vec,
+                  c->layer.coord_scale, c->layer.coord_clamp, c->layer.velocity, c->layer.n_vec,
                   c->layer.equivariant_fraction, eqg_model_param_count(m));
 }
 
