@@ -29,6 +29,7 @@ typedef struct options {
   double train_fraction, lr, weight_decay, vec_fraction, p_scale, augment_beta;
   bool quick, resume, no_beams, augment_beams;
   eqg_tt_features features;
+  eqg_tt_schedule schedule;
   const char *datadir, *file[3], *out, *checkpoint, *best;
   char path[3][EQG_TT_PATH_MAX], out_buf[256], ckpt_buf[256], best_buf[256];
 } options;
@@ -81,6 +82,10 @@ static void usage(FILE *f)
 "      --epochs N         epochs (default 35, LorentzNet; --quick 2)\n"
 "      --warmup N         epochs of linear warm-up, < --epochs (default\n"
 "                         epochs / 7: 5 of 35)\n"
+"      --schedule KIND    cosine (default): per step, warm-up then one cosine\n"
+"                         decay to 0; lorentznet: per epoch as the reference\n"
+"                         code, warm-up, cosine warm restarts (T0 4, T_mult 2),\n"
+"                         the rate halved every epoch from epoch 33 on\n"
 "      --batch N          minibatch, 2..n-train (default 32; --quick 16);\n"
 "                         the last incomplete batch of an epoch is dropped\n"
 "      --lr X             peak learning rate (default 1e-3)\n"
@@ -125,7 +130,7 @@ static int parse_options(int argc, char *argv[], options *o)
   enum { O_SEED = 256, O_MODEL, O_DATADIR, O_TRAIN_FILE, O_VALID_FILE, O_TEST_FILE, O_N_TRAIN,
          O_FRACTION, O_N_VALID, O_N_TEST, O_MAXC, O_EPOCHS, O_WARMUP, O_BATCH, O_LR, O_WD,
          O_WIDTH, O_DEPTH, O_VECF, O_PSCALE, O_KNN, O_FEATURES, O_NO_BEAMS, O_AUG, O_AUG_BEAMS, O_CKPT,
-         O_BEST, O_RESUME, O_STOP, O_THREADS, O_QUICK, O_OUT };
+         O_BEST, O_RESUME, O_STOP, O_THREADS, O_QUICK, O_OUT, O_SCHEDULE };
   static const struct option longopts[] = {
     { "help", no_argument, NULL, 'h' },
     { "seed", required_argument, NULL, O_SEED },
@@ -141,6 +146,7 @@ static int parse_options(int argc, char *argv[], options *o)
     { "max-constituents", required_argument, NULL, O_MAXC },
     { "epochs", required_argument, NULL, O_EPOCHS },
     { "warmup", required_argument, NULL, O_WARMUP },
+    { "schedule", required_argument, NULL, O_SCHEDULE },
     { "batch", required_argument, NULL, O_BATCH },
     { "lr", required_argument, NULL, O_LR },
     { "weight-decay", required_argument, NULL, O_WD },
@@ -210,6 +216,14 @@ static int parse_options(int argc, char *argv[], options *o)
       set_epochs = true;
       break;
     case O_WARMUP: st = eqg_cli_parse_long("--warmup", optarg, 0, 1000000, &o->warmup); break;
+    case O_SCHEDULE: {
+      int k = 0;
+      while (k < EQG_TT_SCHEDULE_COUNT && strcmp(optarg, eqg_tt_schedule_name[k]) != 0) k++;
+      if (k == EQG_TT_SCHEDULE_COUNT)
+        st = eqg_error_set(EQG_EINVAL, "--schedule: '%s' is not cosine or lorentznet", optarg);
+      o->schedule = (eqg_tt_schedule)k;
+      break;
+    }
     case O_BATCH:
       st = eqg_cli_parse_long("--batch", optarg, 2, 1000000, &o->batch);
       set_batch = true;
@@ -347,7 +361,7 @@ static eqg_status write_results(const run_ctx *x, const eqg_tt_result *r)
       (st = eqg_h5_write_attr_double(f, "lr", o->lr)) ||
       (st = eqg_h5_write_attr_double(f, "weight_decay", o->weight_decay)) ||
       (st = eqg_h5_write_attr_string(f, "optimizer", "adamw")) ||
-      (st = eqg_h5_write_attr_string(f, "schedule", "linear warm-up then cosine, per step")) ||
+      (st = eqg_h5_write_attr_string(f, "schedule", eqg_tt_schedule_name[o->schedule])) ||
       (st = eqg_h5_write_attr_double(f, "p_scale", o->p_scale)) ||
       (st = eqg_h5_write_attr_int(f, "beams", !o->no_beams)) ||
       (st = eqg_h5_write_attr_string(f, "features", eqg_tt_features_name[o->features])) ||
@@ -463,6 +477,7 @@ int main(int argc, char *argv[])
   cfg.batch = (size_t)o.batch;
   cfg.epochs = o.epochs;
   cfg.warmup = o.warmup;
+  cfg.schedule = o.schedule;
   cfg.augment_beta = o.augment_beta;
   cfg.augment_beams = o.augment_beams;
   cfg.checkpoint = o.checkpoint;
@@ -495,9 +510,10 @@ int main(int argc, char *argv[])
          o.features == EQG_TT_FEATURES_REL ? "jet-relative (deta, dphi, log pT/pT_J, log E/E_J; "
                                              "standardised)"
                                            : "four-momenta");
-  printf("train  adamw lr %g wd %g, batch %ld (%zu steps/epoch), %ld epochs (%ld warm-up), "
-         "augment-boost %g%s, seed %lu, %ld thread%s\n", o.lr, o.weight_decay, o.batch,
-         train.n / (size_t)o.batch, o.epochs, o.warmup, o.augment_beta,
+  printf("train  adamw lr %g wd %g, batch %ld (%zu steps/epoch), %ld epochs (%ld warm-up, %s "
+         "schedule), augment-boost %g%s, seed %lu, %ld thread%s\n", o.lr, o.weight_decay,
+         o.batch, train.n / (size_t)o.batch, o.epochs, o.warmup,
+         eqg_tt_schedule_name[o.schedule], o.augment_beta,
          o.augment_beams ? " (beams too)" : "", o.seed, o.threads, o.threads == 1 ? "" : "s");
   printf("files  checkpoint %s%s, best %s, results %s, %s, %s\n\n", o.checkpoint,
          o.resume ? " (resuming)" : "", o.best, o.out, csv, roc);

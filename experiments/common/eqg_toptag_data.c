@@ -97,6 +97,7 @@ eqg_model *eqg_tt_model_alloc(const eqg_tt_model_spec *spec, unsigned long seed)
 }
 
 const char *const eqg_tt_features_name[EQG_TT_FEATURES_COUNT] = { "p4", "rel" };
+const char *const eqg_tt_schedule_name[EQG_TT_SCHEDULE_COUNT] = { "cosine", "lorentznet" };
 
 eqg_status eqg_tt_inputs_check(eqg_tt_model_kind k, const eqg_tt_inputs *in)
 {

@@ -142,6 +142,7 @@ static eqg_status write_train_attrs(hid_t g, const eqg_tt_config *c, size_t n_tr
       (st = eqg_h5_write_attr_double(g, "weight_decay", c->weight_decay)) ||
       (st = eqg_h5_write_attr_long(g, "epochs", c->epochs)) ||
       (st = eqg_h5_write_attr_long(g, "warmup", c->warmup)) ||
+      (st = eqg_h5_write_attr_string(g, "schedule", eqg_tt_schedule_name[c->schedule])) ||
       (st = eqg_h5_write_attr_double(g, "augment_beta", c->augment_beta)) ||
       (st = eqg_h5_write_attr_int(g, "augment_beams", c->augment_beams)))
     return st;
@@ -227,7 +228,7 @@ static eqg_status load_running(const eqg_tt_config *c, eqg_model *m, eqg_optim *
   long epochs, warmup, best_epoch;
   double lr, wd, ab, secs, bva;
   int abeams;
-  char a[64], b[64];
+  char a[64], b[64], *sched = NULL;
   if ((st = read_model_attrs(g, path, &spec, &in, &maxc)) != EQG_OK) goto done;
   if ((st = eqg_h5_read_attr_ulong(g, "seed", &seed)) ||
       (st = eqg_h5_read_attr_ulong(g, "n_train", &nt)) ||
@@ -236,6 +237,9 @@ static eqg_status load_running(const eqg_tt_config *c, eqg_model *m, eqg_optim *
       (st = eqg_h5_read_attr_double(g, "weight_decay", &wd)) ||
       (st = eqg_h5_read_attr_long(g, "epochs", &epochs)) ||
       (st = eqg_h5_read_attr_long(g, "warmup", &warmup)) ||
+      /* files written before --schedule existed ran the cosine schedule */
+      (st = eqg_h5_has_attr(g, "schedule") ? eqg_h5_read_attr_string(g, "schedule", &sched)
+                                           : (sched = strdup("cosine")) ? EQG_OK : EQG_ENOMEM) ||
       (st = eqg_h5_read_attr_double(g, "augment_beta", &ab)) ||
       (st = eqg_h5_read_attr_int(g, "augment_beams", &abeams)) ||
       (st = eqg_h5_read_attr_double(g, "train_seconds", &secs)) ||
@@ -273,6 +277,8 @@ static eqg_status load_running(const eqg_tt_config *c, eqg_model *m, eqg_optim *
   CHECK(wd == c->weight_decay, "--weight-decay", "%.17g", wd, c->weight_decay);
   CHECK(epochs == c->epochs, "--epochs", "%ld", epochs, c->epochs);
   CHECK(warmup == c->warmup, "--warmup", "%ld", warmup, c->warmup);
+  CHECK(strcmp(sched, eqg_tt_schedule_name[c->schedule]) == 0, "--schedule", "%s", sched,
+        eqg_tt_schedule_name[c->schedule]);
   CHECK(ab == c->augment_beta, "--augment-boost", "%.17g", ab, c->augment_beta);
   CHECK(abeams == c->augment_beams, "--augment-beams", "%d", abeams, c->augment_beams);
 #undef CHECK
@@ -312,6 +318,7 @@ static eqg_status load_running(const eqg_tt_config *c, eqg_model *m, eqg_optim *
   r->best_epoch = best_epoch;
   r->best_valid_acc = bva;
 done:
+  free(sched);
   eqg_h5_close(g);
   eqg_h5_close(f);
   return st;
@@ -412,6 +419,8 @@ eqg_status eqg_tt_train(eqg_tt_result *res, const eqg_tt_config *c, const eqg_tt
                          c->epochs, c->warmup);
   if (c->resume && !c->checkpoint)
     return eqg_error_set(EQG_EINVAL, "resuming needs a checkpoint path");
+  if ((unsigned)c->schedule >= EQG_TT_SCHEDULE_COUNT)
+    return eqg_error_set(EQG_EINVAL, "unknown schedule %d", (int)c->schedule);
   eqg_status sti = eqg_tt_inputs_check(c->model.kind, &c->inputs);
   if (sti != EQG_OK) return sti;
   if (!(c->augment_beta >= 0 && c->augment_beta < 1))
@@ -452,8 +461,16 @@ eqg_status eqg_tt_train(eqg_tt_result *res, const eqg_tt_config *c, const eqg_tt
     goto done;
 
   const size_t spe = n / B;   /* steps per epoch, last incomplete batch dropped */
-  eqg_schedule sched = eqg_schedule_warmup_restarts(c->lr, c->warmup * (long)spe,
-                                                    (c->epochs - c->warmup) * (long)spe, 1, 0);
+  const bool per_epoch = c->schedule == EQG_TT_SCHEDULE_LORENTZNET;
+  eqg_schedule sched;
+  if (per_epoch) {
+    sched = eqg_schedule_warmup_restarts(c->lr, c->warmup, 4, 2, 0);
+    sched.total = c->epochs;
+    sched.halve_last = c->epochs > 32 ? c->epochs - 32 : 0;
+  } else {
+    sched = eqg_schedule_warmup_restarts(c->lr, c->warmup * (long)spe,
+                                         (c->epochs - c->warmup) * (long)spe, 1, 0);
+  }
   if ((st = eqg_schedule_check(&sched)) != EQG_OK) goto done;
   const long first = res->epoch_done;
   const long last = c->stop_after > 0 && c->stop_after < c->epochs ? c->stop_after : c->epochs;
@@ -485,7 +502,7 @@ eqg_status eqg_tt_train(eqg_tt_result *res, const eqg_tt_config *c, const eqg_tt
     size_t correct = 0;
     for (size_t s = 0; s < spe; s++) {
       const long step = e * (long)spe + (long)s;
-      lr = eqg_schedule_lr(&sched, step);
+      lr = eqg_schedule_lr(&sched, per_epoch ? e : step);
       double loss = 0;
       const double ts = eqg_cli_now();
       if ((st = eqg_tt_build_batch(&w, m, &c->inputs, train, perm + s * B, B,

@@ -22,10 +22,16 @@
  *           argmax (ties to QCD, as torch.argmax): accuracy = score > 0.
  *
  * Training.  Cross-entropy, AdamW (lr 1e-3, decoupled weight decay 0.01),
- * minibatch B with the last incomplete batch dropped, learning rate per step
- * from eqg_schedule: linear warm-up over `warmup` epochs then one cosine
- * decay to 0 over the remaining epochs (LorentzNet: 5 of 35 epochs warm-up
- * then cosine restarts; we do not restart).  The order of epoch e is a
+ * minibatch B with the last incomplete batch dropped, learning rate from
+ * eqg_schedule, by `schedule`:
+ *   EQG_TT_SCHEDULE_COSINE      per step: linear warm-up over `warmup` epochs,
+ *                               then one cosine decay to 0 (the default);
+ *   EQG_TT_SCHEDULE_LORENTZNET  per epoch, as LorentzNet-release's
+ *                               top_tagging.py: warm-up over `warmup` epochs
+ *                               (linear from 0: an assumption, its warm-up
+ *                               class was not checked), cosine warm restarts
+ *                               T0 = 4, T_mult = 2, and from 0-based epoch 32
+ *                               on the rate halved every epoch.  The order of epoch e is a
  * Fisher-Yates shuffle by an mt19937 seeded from (seed, e) only, and the
  * dropout masks and boost augmentation of epoch e from (seed, e) as well, so
  * a resumed run is bitwise the uninterrupted one.  After each epoch: loss,
@@ -180,6 +186,15 @@ eqg_status eqg_tt_predict(eqg_real *scores, double *loss, eqg_model *m,
 
 typedef struct eqg_tt_result eqg_tt_result;
 
+typedef enum eqg_tt_schedule {
+  EQG_TT_SCHEDULE_COSINE,
+  EQG_TT_SCHEDULE_LORENTZNET,
+  EQG_TT_SCHEDULE_COUNT
+} eqg_tt_schedule;
+
+/* "cosine", "lorentznet" */
+extern const char *const eqg_tt_schedule_name[EQG_TT_SCHEDULE_COUNT];
+
 typedef struct eqg_tt_config {
   eqg_tt_model_spec model;
   eqg_tt_inputs inputs;
@@ -190,6 +205,7 @@ typedef struct eqg_tt_config {
   size_t batch;            /* 32 */
   long epochs;
   long warmup;             /* epochs of linear warm-up (< epochs) */
+  eqg_tt_schedule schedule;
   double augment_beta;     /* 0: off */
   bool augment_beams;
   const char *checkpoint;  /* running state, every epoch (NULL: none) */
