@@ -84,13 +84,9 @@ class EGNNVel(nn.Module):
         return x
 
 
-def make_batch(G, P, gen):
-    """Random N-body-like batch: x ~ N(0, 1), |v| = 0.5, charges +-1."""
-    N = G * P
-    x = torch.randn(N, 3, generator=gen, dtype=torch.float64)
-    v = torch.randn(N, 3, generator=gen, dtype=torch.float64)
-    v = 0.5 * v / v.norm(dim=1, keepdim=True)
-    q = torch.randint(0, 2, (N, 1), generator=gen).to(torch.float64) * 2 - 1
+def fully_connected_edges(G, P):
+    """[rows, cols] of G graphs of P nodes, all directed pairs without self
+    loops; row = the receiving node (the reference code's aggregation index)."""
     rows, cols = [], []
     for g in range(G):
         for i in range(P):
@@ -98,7 +94,17 @@ def make_batch(G, P, gen):
                 if i != j:
                     rows.append(g * P + i)
                     cols.append(g * P + j)
-    edges = [torch.tensor(rows), torch.tensor(cols)]
+    return [torch.tensor(rows), torch.tensor(cols)]
+
+
+def make_batch(G, P, gen):
+    """Random N-body-like batch: x ~ N(0, 1), |v| = 0.5, charges +-1."""
+    N = G * P
+    x = torch.randn(N, 3, generator=gen, dtype=torch.float64)
+    v = torch.randn(N, 3, generator=gen, dtype=torch.float64)
+    v = 0.5 * v / v.norm(dim=1, keepdim=True)
+    q = torch.randint(0, 2, (N, 1), generator=gen).to(torch.float64) * 2 - 1
+    edges = fully_connected_edges(G, P)
     d2 = torch.sum((x[edges[0]] - x[edges[1]]) ** 2, 1, keepdim=True)
     edge_attr = torch.cat([q[edges[0]] * q[edges[1]], d2], dim=1)
     h = v.norm(dim=1, keepdim=True)

@@ -29,7 +29,7 @@ except ImportError as e:  # pragma: no cover
     sys.exit(f"check_nbody_torch: {e} (Debian: python3-torch python3-h5py)")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_egnn_torch import EGNNVel  # noqa: E402
+from bench_egnn_torch import EGNNVel, fully_connected_edges  # noqa: E402
 
 P = 5  # particles per system
 
@@ -45,15 +45,7 @@ def load(path, n, frame0, frame_t, dtype):
 
 
 def edges_of(G):
-    """Fully connected directed edges without self loops, row = receiving node."""
-    rows, cols = [], []
-    for g in range(G):
-        for i in range(P):
-            for j in range(P):
-                if i != j:
-                    rows.append(g * P + i)
-                    cols.append(g * P + j)
-    return torch.tensor(rows), torch.tensor(cols)
+    return fully_connected_edges(G, P)
 
 
 def predict(model, x0, v0, q, edges):
