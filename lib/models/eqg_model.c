@@ -72,10 +72,12 @@ static bool preset_top_find(eqg_model_config *c, const char *name)
   if (strcmp(name, "egnn_top") == 0 || egnn_minkowski) {
     preset_top(c, &eqg_layer_egnn, 64, 4, EQG_ACT_SILU);
     c->last_updates_x = false;
-    c->layer.coord_clamp = 100;
-    /* egnn_top: Euclidean |x_i - x_j|^2 in R^4, the EGNN baseline */
-    c->layer.metric = egnn_minkowski ? EQG_METRIC_MINKOWSKI : EQG_METRIC_EUCLIDEAN;
-    if (egnn_minkowski) c->layer.coord_clamp = 0;
+    if (egnn_minkowski) {          /* (p_i - p_j)^2: Lorentz-equivariant, hence no */
+      c->layer.metric = EQG_METRIC_MINKOWSKI;   /* per-component clamp (default 0) */
+    } else {                       /* Euclidean |x_i - x_j|^2 in R^4: the EGNN baseline */
+      c->layer.metric = EQG_METRIC_EUCLIDEAN;
+      c->layer.coord_clamp = 100;
+    }
   } else if (strcmp(name, "gnn_top") == 0) {
     preset_top(c, &eqg_layer_gnn, 64, 4, EQG_ACT_SILU);
   } else if (strcmp(name, "pfn_top") == 0) {    /* Phi: plain ReLU blocks, sum pooling */
@@ -114,8 +116,8 @@ eqg_status eqg_model_config_preset(eqg_model_config *cfg, const char *name)
     cfg->embed = false;             /* radial field carries no node features */
   } else if (!preset_top_find(cfg, name)) {
     return eqg_error_set(EQG_EINVAL, "unknown model preset '%s' (known: lorentznet, "
-                         "egnn_nbody, gnn_nbody, rf_nbody, egnn_top, egnn_minkowski_top, gnn_top, pfn_top, "
-                         "particlenet_top, vecnet_top)", name);
+                         "egnn_nbody, gnn_nbody, rf_nbody, egnn_top, egnn_minkowski_top, "
+                         "gnn_top, pfn_top, particlenet_top, vecnet_top)", name);
   }
   return EQG_OK;
 }
