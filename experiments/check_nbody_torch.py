@@ -12,9 +12,16 @@ frame 30 -> target frame 40, edge attributes [q_i q_j, |x_i - x_j|^2]) on the
 files nbody_gen writes, and prints train / valid / test MSE every --eval-every
 epochs and the test MSE at the best validation epoch.
 
+With --eval-checkpoint FILE it trains nothing: it loads the parameters of an
+eqgnn `nbody --model egnn` checkpoint into the reference network (float64)
+and prints its validation and test MSE, to compare with the values eqgnn
+recorded at that epoch: equal to round-off means the two forward passes are
+the same function of the same parameters.
+
 Usage: /usr/bin/python3 experiments/check_nbody_torch.py --datadir DIR
        [--epochs N] [--n-train 3000] [--seed S] [--float64] [--threads T]
-       [--csv FILE]      (Debian: apt-get install python3-torch python3-h5py)
+       [--csv FILE] [--eval-checkpoint FILE]
+       (Debian: apt-get install python3-torch python3-h5py)
 """
 import argparse
 import os
@@ -70,6 +77,29 @@ def evaluate(model, data, batch):
     return total / (n * P * 3)
 
 
+def load_eqgnn_params(model, path):
+    """Copy /params/<name> of an eqgnn egnn_nbody checkpoint into the reference
+    network.  eqgnn stores a Linear's weight as (in, out), torch as (out, in);
+    the first edge Linear's input order is the same in both: [h_i, h_j, d2,
+    q_i q_j, |x_i(0) - x_j(0)|^2] with i the receiving node."""
+    parts = {"phi_e.0": ("edge_mlp", 0), "phi_e.1": ("edge_mlp", 2),
+             "phi_h.0": ("node_mlp", 0), "phi_h.1": ("node_mlp", 2),
+             "phi_x.0": ("coord_mlp", 0), "phi_x.1": ("coord_mlp", 2),
+             "phi_v.0": ("coord_mlp_vel", 0), "phi_v.1": ("coord_mlp_vel", 2)}
+    with h5py.File(path, "r") as f, torch.no_grad():
+        g = f["params"]
+        epoch = int(f.attrs["epoch"]) if "epoch" in f.attrs else -1
+        model.embedding.weight.copy_(torch.tensor(g["embed.weight"][()]).T)
+        model.embedding.bias.copy_(torch.tensor(g["embed.bias"][()]).reshape(-1))
+        for k, layer in enumerate(model.layers):
+            for name, (seq, idx) in parts.items():
+                lin = getattr(layer, seq)[idx]
+                lin.weight.copy_(torch.tensor(g[f"layer{k}.{name}.weight"][()]).T)
+                if lin.bias is not None:
+                    lin.bias.copy_(torch.tensor(g[f"layer{k}.{name}.bias"][()]).reshape(-1))
+    return epoch
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--datadir", required=True)
@@ -84,14 +114,22 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--float64", action="store_true")
     ap.add_argument("--csv", help="write epoch,train,valid,test rows here")
+    ap.add_argument("--eval-checkpoint", metavar="FILE",
+                    help="evaluate an eqgnn egnn checkpoint instead of training")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    dtype = torch.float64 if a.float64 else torch.float32
+    dtype = torch.float64 if a.float64 or a.eval_checkpoint else torch.float32
     sets = {}
     for name, n in (("train", a.n_train), ("valid", a.n_valid), ("test", a.n_test)):
         sets[name] = load(os.path.join(a.datadir, f"nbody_{name}.h5"), n, 30, 40, dtype)
     model = EGNNVel().to(dtype)
+    if a.eval_checkpoint:
+        epoch = load_eqgnn_params(model, a.eval_checkpoint)
+        va, te = evaluate(model, sets["valid"], a.batch), evaluate(model, sets["test"], a.batch)
+        print(f"{a.eval_checkpoint} (epoch {epoch}), evaluated by the reference network: "
+              f"valid MSE {va:.17g}, test MSE {te:.17g}")
+        return
     opt = torch.optim.Adam(model.parameters(), lr=a.lr, weight_decay=1e-12)
     train = sets["train"]
     edges = edges_of(a.batch)
