@@ -219,9 +219,8 @@ static int parse_options(int argc, char *argv[], options *o)
     case O_WARMUP: st = eqg_cli_parse_long("--warmup", optarg, 0, 1000000, &o->warmup); break;
     case O_SCHEDULE: {
       int k = 0;
-      while (k < EQG_TT_SCHEDULE_COUNT && strcmp(optarg, eqg_tt_schedule_name[k]) != 0) k++;
-      if (k == EQG_TT_SCHEDULE_COUNT)
-        st = eqg_error_set(EQG_EINVAL, "--schedule: '%s' is not cosine or lorentznet", optarg);
+      st = eqg_cli_parse_choice("--schedule", optarg, eqg_tt_schedule_name,
+                                EQG_TT_SCHEDULE_COUNT, &k);
       o->schedule = (eqg_tt_schedule)k;
       break;
     }

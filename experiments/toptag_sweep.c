@@ -181,10 +181,8 @@ static int parse_options(int argc, char *argv[], options *o)
     switch (c) {
     case 'h': usage(stdout); return 0;
     case O_STUDY: {
-      int k = 0;
-      while (k < STUDY_COUNT && strcmp(optarg, study_names[k]) != 0) k++;
-      if (k == STUDY_COUNT)
-        st = eqg_error_set(EQG_EINVAL, "--study: '%s' is not fraction, width or vecnet", optarg);
+      int k = STUDY_COUNT;   /* unset, as before the option */
+      st = eqg_cli_parse_choice("--study", optarg, study_names, STUDY_COUNT, &k);
       o->study = (study)k;
       break;
     }

@@ -335,6 +335,20 @@ static void test_parse_unsigned(void **state)
   assert_message_has("--seed");
 }
 
+static void test_parse_choice(void **state)
+{
+  (void)state;
+  static const char *const names[] = { "fraction", "width", "vecnet" };
+  int k = -1;
+  assert_int_equal(eqg_cli_parse_choice("--study", "width", names, 3, &k), EQG_OK);
+  assert_int_equal(k, 1);
+  assert_int_equal(eqg_cli_parse_choice("--study", "Width", names, 3, &k), EQG_EINVAL);
+  assert_int_equal(k, 1);
+  assert_string_equal(eqg_error_message(), "--study: 'Width' is not fraction, width or vecnet");
+  assert_int_equal(eqg_cli_parse_choice("--s", "x", names, 2, &k), EQG_EINVAL);
+  assert_string_equal(eqg_error_message(), "--s: 'x' is not fraction or width");
+}
+
 static void test_parse_double(void **state)
 {
   (void)state;
@@ -556,6 +570,7 @@ int main(void)
     cmocka_unit_test(test_generator_options),
     cmocka_unit_test(test_parse_long),
     cmocka_unit_test(test_parse_unsigned),
+    cmocka_unit_test(test_parse_choice),
     cmocka_unit_test(test_parse_double),
     cmocka_unit_test(test_csv_atomic),
     cmocka_unit_test(test_provenance),

@@ -178,6 +178,22 @@ eqg_status eqg_cli_parse_double(const char *opt, const char *s, double min, doub
   return EQG_OK;
 }
 
+eqg_status eqg_cli_parse_choice(const char *opt, const char *s, const char *const names[],
+                                int n, int *k)
+{
+  for (int i = 0; i < n; i++)
+    if (strcmp(s, names[i]) == 0) {
+      *k = i;
+      return EQG_OK;
+    }
+  char list[512] = "";
+  size_t used = 0;
+  for (int i = 0; i < n && used < sizeof list; i++)
+    used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
+                             i == 0 ? "" : i == n - 1 ? " or " : ", ", names[i]);
+  return eqg_error_set(EQG_EINVAL, "%s: '%s' is not %s", opt, s, list);
+}
+
 /* ---- provenance -------------------------------------------------------------------- */
 
 static bool shell_safe(const char *a)

@@ -34,6 +34,10 @@ eqg_status eqg_cli_parse_size(const char *opt, const char *s, size_t min, size_t
                               size_t *out);
 eqg_status eqg_cli_parse_double(const char *opt, const char *s, double min, double max,
                                 double *out);
+/* *k <- the index of s among names[0 .. n-1]; otherwise EQG_EINVAL
+ * "<opt>: 's' is not a, b or c" and *k untouched. */
+eqg_status eqg_cli_parse_choice(const char *opt, const char *s, const char *const names[],
+                                int n, int *k);
 
 /* ---- usage errors ---------------------------------------------------------------
  * Each prints to stderr
