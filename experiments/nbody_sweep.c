@@ -9,7 +9,8 @@
  * same validation and test sets.  After every run the results are rewritten
  * (atomically): one row per run, and a mean/std table over seeds per (model,
  * size) for plots/nbody_sample_efficiency.gp.  --resume skips runs already in
- * --out with the same settings.
+ * --out with the same settings; --import merges the runs of other results of
+ * the same data and settings (sweeps run in parallel, one per seed, say).
  *
  * Runs use no checkpoints, and evaluate the test set only when the validation
  * MSE improves (the reported test MSE at the best validation epoch is the same
@@ -23,7 +24,7 @@
 #include "eqg_nbody_cli.h"
 
 enum {
-  MAX_SIZES = 64, MAX_SEEDS = 1000,
+  MAX_SIZES = 64, MAX_SEEDS = 1000, MAX_IMPORTS = 64,
   QUICK_EPOCHS = 2, QUICK_SEEDS = 2, QUICK_EVAL = 10, QUICK_BATCH = 5
 };
 
@@ -39,7 +40,8 @@ typedef struct options {
   long n_seeds;
   double epoch_scale;
   bool resume;
-  size_t n_models, n_sizes, n_epochs;
+  size_t n_models, n_sizes, n_epochs, n_imports;
+  const char *imports[MAX_IMPORTS];   /* --import FILE, in order */
   eqg_nbt_model_kind models[EQG_NBT_MODEL_COUNT];
   long sizes[MAX_SIZES], epochs[MAX_SIZES];   /* n_epochs = 0, 1 or n_sizes */
   eqg_nbt_cli d;           /* data, frames, batch, lr (< 0: per model), evaluation, threads,
@@ -94,6 +96,9 @@ static void usage(FILE *f)
 "      --threads N        BLAS/OpenMP threads, 1..1024 (default 1)\n"
 "      --resume           keep the runs already in --out with the same settings\n"
 "                         and do only the missing ones\n"
+"      --import FILE      also keep the runs of FILE, an nbody_sweep result of\n"
+"                         the same data and settings (repeatable): merges\n"
+"                         sweeps run in parallel, e.g. one per --seed\n"
 "      --quick            tiny sweep for CI on nbody_gen --quick files\n"
 "      --out FILE.h5      results (default nbody_sweep.h5), rewritten after\n"
 "                         every run; FILE.csv (one row per run) and\n"
@@ -158,7 +163,7 @@ static eqg_status parse_models(const char *s, options *o)
 /* Returns -1 to continue, else an exit code (0 after --help, 2 on a bad option). */
 static int parse_options(int argc, char *argv[], options *o)
 {
-  enum { O_MODELS = 256, O_SIZES, O_EPOCHS, O_SCALE, O_SEEDS, O_RESUME, O_OUT };
+  enum { O_MODELS = 256, O_SIZES, O_EPOCHS, O_SCALE, O_SEEDS, O_RESUME, O_IMPORT, O_OUT };
   static const struct option longopts[] = {
     { "help", no_argument, NULL, 'h' },
     { "models", required_argument, NULL, O_MODELS },
@@ -167,6 +172,7 @@ static int parse_options(int argc, char *argv[], options *o)
     { "epoch-scale", required_argument, NULL, O_SCALE },
     { "seeds", required_argument, NULL, O_SEEDS },
     { "resume", no_argument, NULL, O_RESUME },
+    { "import", required_argument, NULL, O_IMPORT },
     { "out", required_argument, NULL, O_OUT },
     EQG_NBT_CLI_LONGOPTS,
     { NULL, 0, NULL, 0 }
@@ -206,6 +212,14 @@ static int parse_options(int argc, char *argv[], options *o)
       set_seeds = true;
       break;
     case O_RESUME: o->resume = true; break;
+    case O_IMPORT:
+      if (o->n_imports == MAX_IMPORTS)
+        st = eqg_error_set(EQG_EINVAL, "--import: more than %d files", MAX_IMPORTS);
+      else if (!*optarg)
+        st = eqg_error_set(EQG_EINVAL, "--import: empty file name");
+      else
+        o->imports[o->n_imports++] = optarg;
+      break;
     case O_OUT: o->out = optarg; break;
     default: return eqg_cli_getopt_error(PROG, c, argv);   /* ':' or '?' */
     }
@@ -456,18 +470,34 @@ done:
   return st;
 }
 
-/* --resume: restore the rows of --out that this sweep would run again with
- * the same settings (model, size, seed, epochs, batch, lr). */
-static eqg_status restore_rows(sweep *s, const long *epochs_of, const long *batch_of)
+/* --resume and --import (opt): restore the rows of `path` that this sweep would
+ * run again with the same settings (model, size, seed, epochs, batch, lr), if
+ * the file's data and evaluation are those of this sweep; a row already
+ * restored (same model, size, seed) is not taken twice. */
+static eqg_status restore_rows(sweep *s, const char *opt, const char *path,
+                               const long *epochs_of, const long *batch_of)
 {
   const options *o = s->o;
   hid_t f;
-  eqg_status st = eqg_h5_open(o->out, false, &f);
-  if (st != EQG_OK) return eqg_error_prefix(st, "--resume: ");
+  eqg_status st = eqg_h5_open(path, false, &f);
+  if (st != EQG_OK) return eqg_error_prefix(st, "%s: ", opt);
   unsigned long n = 0;
+  long n_valid = -1, n_test = -1;
   double *cols[COL_COUNT] = { NULL };
   if (!eqg_h5_has_attr(f, "n_runs") || (st = eqg_h5_read_attr_ulong(f, "n_runs", &n))) {
-    st = eqg_error_set(EQG_EFORMAT, "--resume: '%s' is not an nbody_sweep result", o->out);
+    st = eqg_error_set(EQG_EFORMAT, "%s: '%s' is not an nbody_sweep result", opt, path);
+    goto done;
+  }
+  if ((st = eqg_nbt_cli_check_attrs(f, &o->d)) != EQG_OK ||
+      (st = eqg_h5_read_attr_long(f, "n_valid", &n_valid)) != EQG_OK ||
+      (st = eqg_h5_read_attr_long(f, "n_test", &n_test)) != EQG_OK ||
+      (n_valid != o->d.n_valid &&
+       (st = eqg_error_set(EQG_EFORMAT, "n_valid %ld there, %ld here", n_valid,
+                           o->d.n_valid))) ||
+      (n_test != o->d.n_test &&
+       (st = eqg_error_set(EQG_EFORMAT, "n_test %ld there, %ld here", n_test, o->d.n_test)))) {
+    st = eqg_error_prefix(st, "%s: '%s' is from other data or evaluation settings: ", opt,
+                          path);
     goto done;
   }
   for (int k = 0; k < COL_COUNT && n; k++) {
@@ -476,7 +506,7 @@ static eqg_status restore_rows(sweep *s, const long *epochs_of, const long *batc
       goto done;
     }
     if ((st = eqg_h5_read_vector(f, col_name[k], cols[k], n)) != EQG_OK) {
-      st = eqg_error_prefix(st, "--resume: '%s': ", o->out);
+      st = eqg_error_prefix(st, "%s: '%s': ", opt, path);
       goto done;
     }
   }
@@ -576,12 +606,19 @@ int main(int argc, char *argv[])
                    : o.epochs[o.n_epochs == 1 ? 0 : i];
     batch_of[i] = o.d.batch < o.sizes[i] ? o.d.batch : o.sizes[i];
   }
-  if (o.resume && (st = restore_rows(&s, epochs_of, batch_of)) != EQG_OK) goto fail;
+  if (o.resume && (st = restore_rows(&s, "--resume", o.out, epochs_of, batch_of)) != EQG_OK)
+    goto fail;
+  const size_t n_resumed = s.n_rows;
+  for (size_t i = 0; i < o.n_imports; i++)
+    if ((st = restore_rows(&s, "--import", o.imports[i], epochs_of, batch_of)) != EQG_OK)
+      goto fail;
 
   const size_t n_runs = o.n_sizes * o.n_models * (size_t)o.n_seeds;
   printf("nbody_sweep: %zu models x %zu sizes x %ld seeds = %zu runs\n", o.n_models,
          o.n_sizes, o.n_seeds, n_runs);
-  if (o.resume) printf("resume: %zu runs restored from %s\n", s.n_rows, o.out);
+  if (o.resume) printf("resume: %zu runs restored from %s\n", n_resumed, o.out);
+  if (o.n_imports) printf("import: %zu runs from %zu file%s\n", s.n_rows - n_resumed,
+                          o.n_imports, o.n_imports == 1 ? "" : "s");
   printf("data   train %s (%zu), valid %zu, test %zu; frame %ld -> %ld\n", o.d.path[0],
          split[0].n, split[1].n, split[2].n, o.d.input_frame, o.d.target_frame);
   printf("sizes  ");

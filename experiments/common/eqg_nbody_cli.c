@@ -1,6 +1,9 @@
 /* eqg_nbody_cli.c: options shared by nbody and nbody_sweep (eqg_nbody_cli.h). */
 #include "eqg_nbody_cli.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "eqg_cli.h"
 #include "nn/eqg_h5.h"
 
@@ -92,6 +95,41 @@ eqg_status eqg_nbt_cli_write_attrs(hid_t file, const eqg_nbt_cli *cli)
       (st = eqg_h5_write_attr_string(file, "valid_file", cli->path[1])) ||
       (st = eqg_h5_write_attr_string(file, "test_file", cli->path[2])) ||
       (st = eqg_h5_write_attr_long(file, "threads", cli->threads)))
+    return st;
+  return EQG_OK;
+}
+
+static eqg_status check_long(hid_t file, const char *name, long want)
+{
+  long v;
+  if (!eqg_h5_has_attr(file, name) || eqg_h5_read_attr_long(file, name, &v) != EQG_OK)
+    return eqg_error_set(EQG_EFORMAT, "no attribute '%s'", name);
+  if (v != want)
+    return eqg_error_set(EQG_EFORMAT, "%s %ld there, %ld here", name, v, want);
+  return EQG_OK;
+}
+
+static eqg_status check_string(hid_t file, const char *name, const char *want)
+{
+  char *v = NULL;
+  if (!eqg_h5_has_attr(file, name) || eqg_h5_read_attr_string(file, name, &v) != EQG_OK)
+    return eqg_error_set(EQG_EFORMAT, "no attribute '%s'", name);
+  eqg_status st = EQG_OK;
+  if (strcmp(v, want) != 0)
+    st = eqg_error_set(EQG_EFORMAT, "%s '%s' there, '%s' here", name, v, want);
+  free(v);
+  return st;
+}
+
+eqg_status eqg_nbt_cli_check_attrs(hid_t file, const eqg_nbt_cli *cli)
+{
+  eqg_status st;
+  if ((st = check_long(file, "eval_every", cli->eval_every)) ||
+      (st = check_long(file, "input_frame", cli->input_frame)) ||
+      (st = check_long(file, "target_frame", cli->target_frame)) ||
+      (st = check_string(file, "train_file", cli->path[0])) ||
+      (st = check_string(file, "valid_file", cli->path[1])) ||
+      (st = check_string(file, "test_file", cli->path[2])))
     return st;
   return EQG_OK;
 }
