@@ -14,11 +14,18 @@ Note the reference model applies its first edge Linear to the (E, 2F + 3)
 concatenation [h_i, h_j, d2, a]; bench_egnn projects h per node first (the
 same function with about a quarter of the multiply-adds in that layer).
 
+With --compare PATH (the bench_egnn binary) it then runs bench_egnn with the
+same steps, batch, threads and seed, and prints the ratio of the two medians:
+the issue's "at least 4x faster than PyTorch" measured in one run.
+
 Usage: python3 experiments/bench_egnn_torch.py [--steps N] [--batch G]
-       [--threads T] [--seed S]        (Debian: apt-get install python3-torch)
+       [--threads T] [--seed S] [--compare build/experiments/bench_egnn]
+       (Debian: apt-get install python3-torch)
 """
 import argparse
+import re
 import statistics
+import subprocess
 import sys
 import time
 
@@ -119,6 +126,9 @@ def main():
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--compare", metavar="BENCH_EGNN",
+                    help="then run this bench_egnn binary with the same settings and print "
+                         "the ratio of the median step times")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -156,6 +166,27 @@ def main():
           f"mean {1e3 * statistics.mean(times):.3f} ms, min {1e3 * min(times):.3f} ms")
     print(f"evaluation forward: median {1e3 * statistics.median(evals):.3f} ms")
     print(f"final loss {loss:.6g}")
+    if a.compare:
+        compare(a, statistics.median(times))
+
+
+def compare(a, torch_median_s):
+    """Run bench_egnn with the same settings; print both medians and the ratio."""
+    cmd = [a.compare, "--steps", str(a.steps), "--batch", str(a.batch),
+           "--threads", str(a.threads), "--seed", str(a.seed)]
+    try:
+        run = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    except OSError as e:
+        sys.exit(f"bench_egnn_torch: --compare: cannot run {a.compare}: {e.strerror}")
+    m = re.search(r"^\s*median\s+([0-9.]+) ms", run.stdout, re.MULTILINE)
+    if run.returncode != 0 or not m:
+        sys.exit(f"bench_egnn_torch: {' '.join(cmd)} failed (exit {run.returncode}):\n"
+                 f"{run.stderr.strip()}")
+    ours = float(m.group(1))
+    theirs = 1e3 * torch_median_s
+    print(f"\ncompare: bench_egnn {ours:.3f} ms, PyTorch {theirs:.3f} ms per step "
+          f"(medians, same run): eqgnn is {theirs / ours:.2f}x faster (issue target >= 4x "
+          f"and <= 10 ms)")
 
 
 if __name__ == "__main__":

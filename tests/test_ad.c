@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "eqgnn.h"
+#include "core/eqg_blas.h"
 
 static void test_registry_complete(void **state)
 {
@@ -41,6 +42,41 @@ static void test_matmul_by_hand(void **state)
     assert_true(a->grad[i] == da[i]);
     assert_true(b->grad[i] == db[i]);
   }
+  eqg_tape_free(t);
+}
+
+/* eqg_gemm_trace records the shapes of the products of matmul's forward
+ * (M, N, K) = (2, 2, 3) and backward (dA: (2, 3, 2), dB: (3, 2, 2), both
+ * accumulating: beta 1), counts past its capacity, and stops when unset. */
+static void test_gemm_trace(void **state)
+{
+  (void)state;
+  eqg_tape *t = eqg_tape_alloc(0, NULL);
+  const eqg_real av[6] = { 1, 2, 3, 4, 5, 6 }, bv[6] = { 1, 0, 0, 1, 2, -1 };
+  eqg_gemm_shape shape[2];
+  eqg_gemm_trace tr = { .shape = shape, .cap = 2 };
+  eqg_gemm_trace_set(&tr);
+  eqg_tensor *a = eqg_tape_input(t, 2, 3, av, true);
+  eqg_tensor *b = eqg_tape_input(t, 3, 2, bv, true);
+  eqg_tensor *c = eqg_matmul(t, a, false, b, false);
+  assert_non_null(c);
+  assert_int_equal(tr.n, 1);
+  assert_true(!shape[0].trans_a && !shape[0].trans_b);
+  assert_int_equal(shape[0].M, 2);
+  assert_int_equal(shape[0].N, 2);
+  assert_int_equal(shape[0].K, 3);
+  assert_true(shape[0].beta == 0);
+  const eqg_real ones[4] = { 1, 1, 1, 1 };
+  assert_int_equal(eqg_tape_backward_seed(t, c, ones), EQG_OK);
+  assert_int_equal(tr.n, 3);   /* the third is counted, not kept */
+  assert_int_equal(shape[1].M, 2);   /* dA (2, 3) = dC (2, 2) B^T */
+  assert_int_equal(shape[1].N, 3);
+  assert_int_equal(shape[1].K, 2);
+  assert_true(!shape[1].trans_a && shape[1].trans_b && shape[1].beta == 1);
+  assert_true(eqg_gemm_trace_flops(&tr) == 2 * (2 * 2 * 3) + 2 * (2 * 3 * 2));
+  eqg_gemm_trace_set(NULL);
+  assert_non_null(eqg_matmul(t, a, false, b, false));
+  assert_int_equal(tr.n, 3);
   eqg_tape_free(t);
 }
 
@@ -782,6 +818,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_registry_complete),
     cmocka_unit_test(test_matmul_by_hand),
+    cmocka_unit_test(test_gemm_trace),
     cmocka_unit_test(test_gradient_accumulates),
     cmocka_unit_test(test_sticky_shape_error),
     cmocka_unit_test(test_no_grad_without_inputs_needing_it),

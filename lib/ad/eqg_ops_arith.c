@@ -22,9 +22,8 @@ static void matmul_forward(eqg_node *n)
     memset(c->data, 0, c->rows * c->cols * sizeof *c->data);
     return;
   }
-  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              (int)c->rows, (int)c->cols, (int)k, 1.0, a->data, (int)a->cols,
-              b->data, (int)b->cols, 0.0, c->data, (int)c->cols);
+  eqg_dgemm(ta, tb, (int)c->rows, (int)c->cols, (int)k, 1.0, a->data, (int)a->cols, b->data,
+            (int)b->cols, 0.0, c->data, (int)c->cols);
 }
 
 /* dA = dC op(B)^T (or its transpose), dB = op(A)^T dC (or its transpose). */
@@ -36,19 +35,19 @@ static void matmul_backward(const eqg_node *n)
   if (M == 0 || N == 0 || K == 0) return;
   if (a->grad) {
     if (!ta)  /* dA (M, K) = dC (M, N) op(B)^T (N, K) */
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, tb ? CblasNoTrans : CblasTrans, M, K, N,
-                  1.0, c->grad, N, b->data, (int)b->cols, 1.0, a->grad, (int)a->cols);
+      eqg_dgemm(false, !tb, M, K, N, 1.0, c->grad, N, b->data, (int)b->cols, 1.0, a->grad,
+                (int)a->cols);
     else      /* dA (K, M) = op(B) (K, N) dC^T (N, M) */
-      cblas_dgemm(CblasRowMajor, tb ? CblasTrans : CblasNoTrans, CblasTrans, K, M, N,
-                  1.0, b->data, (int)b->cols, c->grad, N, 1.0, a->grad, (int)a->cols);
+      eqg_dgemm(tb, true, K, M, N, 1.0, b->data, (int)b->cols, c->grad, N, 1.0, a->grad,
+                (int)a->cols);
   }
   if (b->grad) {
     if (!tb)  /* dB (K, N) = op(A)^T (K, M) dC (M, N) */
-      cblas_dgemm(CblasRowMajor, ta ? CblasNoTrans : CblasTrans, CblasNoTrans, K, N, M,
-                  1.0, a->data, (int)a->cols, c->grad, N, 1.0, b->grad, (int)b->cols);
+      eqg_dgemm(!ta, false, K, N, M, 1.0, a->data, (int)a->cols, c->grad, N, 1.0, b->grad,
+                (int)b->cols);
     else      /* dB (N, K) = dC^T (N, M) op(A) (M, K) */
-      cblas_dgemm(CblasRowMajor, CblasTrans, ta ? CblasTrans : CblasNoTrans, N, K, M,
-                  1.0, c->grad, N, a->data, (int)a->cols, 1.0, b->grad, (int)b->cols);
+      eqg_dgemm(true, ta, N, K, M, 1.0, c->grad, N, a->data, (int)a->cols, 1.0, b->grad,
+                (int)b->cols);
   }
 }
 

@@ -81,8 +81,8 @@ static void affine_forward(eqg_node *n)
     for (size_t r = 0; r < rows; r++) memcpy(y->data + r * m, b->data, m * sizeof *y->data);
   }
   if (k > 0)
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)m, (int)k, 1.0,
-                x->data, (int)k, w->data, (int)m, b ? 1.0 : 0.0, y->data, (int)m);
+    eqg_dgemm(false, false, (int)rows, (int)m, (int)k, 1.0, x->data, (int)k, w->data, (int)m,
+              b ? 1.0 : 0.0, y->data, (int)m);
   eqg_fuse_act_forward((eqg_fuse_act)n->i[0], n->r[0], rows * m, y->data, n->aux);
 }
 
@@ -111,11 +111,11 @@ static void affine_backward(const eqg_node *n)
     fuse_act_backward(n, g, d, rows * m);
   }
   if (k > 0 && x->grad)   /* dx (n, k) += g (n, m) W^T (m, k) */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)k, (int)m, 1.0, g,
-                (int)m, w->data, (int)m, 1.0, x->grad, (int)k);
+    eqg_dgemm(false, true, (int)rows, (int)k, (int)m, 1.0, g, (int)m, w->data, (int)m, 1.0,
+              x->grad, (int)k);
   if (k > 0 && w->grad)   /* dW (k, m) += x^T (k, n) g (n, m) */
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)m, (int)rows, 1.0,
-                x->data, (int)k, g, (int)m, 1.0, w->grad, (int)m);
+    eqg_dgemm(true, false, (int)k, (int)m, (int)rows, 1.0, x->data, (int)k, g, (int)m, 1.0,
+              w->grad, (int)m);
   if (b && b->grad) {
     eqg_real *restrict gb = b->grad;
     if (b->rows == rows) {
@@ -177,8 +177,8 @@ static void edge_affine_forward(eqg_node *n)
   }
   if (n->n_in > 2 && E > 0 && m > 0 && n->in[2]->cols > 0) {
     const eqg_tensor *z = n->in[2], *w = n->in[3];
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)E, (int)m, (int)z->cols, 1.0,
-                z->data, (int)z->cols, w->data, (int)m, 1.0, y->data, (int)m);
+    eqg_dgemm(false, false, (int)E, (int)m, (int)z->cols, 1.0, z->data, (int)z->cols, w->data,
+              (int)m, 1.0, y->data, (int)m);
   }
   eqg_fuse_act_forward((eqg_fuse_act)n->i[0], n->r[0], E * m, y->data, s->d);
 }
@@ -207,11 +207,9 @@ static void edge_affine_backward(const eqg_node *n)
     const eqg_tensor *z = n->in[2], *w = n->in[3];
     const int K = (int)z->cols;
     if (z->grad)   /* dz (E, K) += g (E, m) W^T (m, K) */
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)E, K, (int)m, 1.0, g, (int)m,
-                  w->data, (int)m, 1.0, z->grad, K);
+      eqg_dgemm(false, true, (int)E, K, (int)m, 1.0, g, (int)m, w->data, (int)m, 1.0, z->grad, K);
     if (w->grad)   /* dW (K, m) += z^T (K, E) g (E, m) */
-      cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, (int)m, (int)E, 1.0, z->data, K,
-                  g, (int)m, 1.0, w->grad, (int)m);
+      eqg_dgemm(true, false, K, (int)m, (int)E, 1.0, z->data, K, g, (int)m, 1.0, w->grad, (int)m);
   }
 }
 
