@@ -349,6 +349,37 @@ static void test_parse_choice(void **state)
   assert_string_equal(eqg_error_message(), "--s: 'x' is not fraction or width");
 }
 
+/* EQG_RESUME_CHECK: passes equal settings, and on the first unequal one sets
+ * st to the mismatch message (both values printed with the format) and leaves. */
+static eqg_status resume_checks(long batch_file, double lr_file, int *checks_passed)
+{
+  eqg_status st = EQG_OK;
+  const char *path = "run.ckpt.h5";
+  *checks_passed = 0;
+  EQG_RESUME_CHECK(batch_file == 100, path, "--batch", "%ld", batch_file, 100L);
+  (*checks_passed)++;
+  EQG_RESUME_CHECK(lr_file == 5e-4, path, "--lr", "%.17g", lr_file, 5e-4);
+  (*checks_passed)++;
+done:
+  return st;
+}
+
+static void test_resume_check(void **state)
+{
+  (void)state;
+  int passed;
+  assert_int_equal(resume_checks(100, 5e-4, &passed), EQG_OK);
+  assert_int_equal(passed, 2);
+  assert_int_equal(resume_checks(100, 1e-3, &passed), EQG_EINVAL);
+  assert_int_equal(passed, 1);
+  assert_string_equal(eqg_error_message(), "--resume: checkpoint 'run.ckpt.h5' has --lr "
+                      "0.001 but this run has 0.00050000000000000001");
+  assert_int_equal(resume_checks(64, 1e-3, &passed), EQG_EINVAL);
+  assert_int_equal(passed, 0);
+  assert_string_equal(eqg_error_message(), "--resume: checkpoint 'run.ckpt.h5' has --batch "
+                      "64 but this run has 100");
+}
+
 static void test_parse_double(void **state)
 {
   (void)state;
@@ -571,6 +602,7 @@ int main(void)
     cmocka_unit_test(test_parse_long),
     cmocka_unit_test(test_parse_unsigned),
     cmocka_unit_test(test_parse_choice),
+    cmocka_unit_test(test_resume_check),
     cmocka_unit_test(test_parse_double),
     cmocka_unit_test(test_csv_atomic),
     cmocka_unit_test(test_provenance),

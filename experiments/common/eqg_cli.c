@@ -69,6 +69,13 @@ double eqg_cli_median(double *x, size_t n)
   return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
 }
 
+eqg_status eqg_cli_resume_mismatch(const char *path, const char *what, const char *file_val,
+                                   const char *run_val)
+{
+  return eqg_error_set(EQG_EINVAL, "--resume: checkpoint '%s' has %s %s but this run has %s",
+                       path, what, file_val, run_val);
+}
+
 char *eqg_cli_path_beside(const char *path, const char *suffix)
 {
   size_t n = strlen(path), k = strlen(suffix);

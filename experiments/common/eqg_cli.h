@@ -77,6 +77,24 @@ char *eqg_cli_path_beside(const char *path, const char *suffix);
  * non-directory is EQG_EIO "<opt> '<dir>' is not a directory". */
 eqg_status eqg_cli_ensure_dir(const char *opt, const char *dir);
 
+/* ---- --resume ------------------------------------------------------------------- */
+/* EQG_EINVAL "--resume: checkpoint '<path>' has <what> <file_val> but this run
+ * has <run_val>". */
+eqg_status eqg_cli_resume_mismatch(const char *path, const char *what, const char *file_val,
+                                   const char *run_val);
+/* In a loader with `eqg_status st` and a `done:` label: unless cond, set st to
+ * the mismatch of the two values printed with fmt and goto done. */
+#define EQG_RESUME_CHECK(cond, path, what, fmt, file_val, run_val)   \
+  do {                                                                  \
+    if (!(cond)) {                                                      \
+      char fv_[64], rv_[64];                                            \
+      snprintf(fv_, sizeof fv_, fmt, file_val);                         \
+      snprintf(rv_, sizeof rv_, fmt, run_val);                          \
+      st = eqg_cli_resume_mismatch(path, what, fv_, rv_);               \
+      goto done;                                                        \
+    }                                                                   \
+  } while (0)
+
 /* ---- provenance ---------------------------------------------------------------- */
 typedef struct eqg_cli_provenance {
   char program[256];    /* basename of argv[0] */

@@ -474,13 +474,6 @@ static eqg_status save_checkpoint(const eqg_nbt_config *c, const eqg_nbt_model *
                                    write_settings, &s);
 }
 
-static eqg_status mismatch(const char *path, const char *what, const char *file_val,
-                           const char *run_val)
-{
-  return eqg_error_set(EQG_EINVAL, "--resume: checkpoint '%s' has %s %s but this run has %s",
-                       path, what, file_val, run_val);
-}
-
 /* Read /nbody of the checkpoint: check the settings, restore the history up to
  * `epoch`.  Then load parameters and optimiser. */
 static eqg_status load_checkpoint(const eqg_nbt_config *c, eqg_nbt_model *m, eqg_optim *o,
@@ -488,7 +481,7 @@ static eqg_status load_checkpoint(const eqg_nbt_config *c, eqg_nbt_model *m, eqg
 {
   const char *path = c->checkpoint;
   hid_t f = -1, g = -1;
-  char *model = NULL, a[64], b[64];
+  char *model = NULL;
   eqg_status st = eqg_checkpoint_group_open(path, "nbody", "the nbody programs", &f, &g);
   if (st != EQG_OK) return eqg_error_prefix(st, "--resume: ");
   unsigned long seed, nt, batch, n_evals;
@@ -508,26 +501,16 @@ static eqg_status load_checkpoint(const eqg_nbt_config *c, eqg_nbt_model *m, eqg
     goto done;
   }
   if (strcmp(model, eqg_nbt_model_name(c->model)) != 0) {
-    st = mismatch(path, "model", model, eqg_nbt_model_name(c->model));
+    st = eqg_cli_resume_mismatch(path, "model", model, eqg_nbt_model_name(c->model));
     goto done;
   }
-#define CHECK(cond, what, fmt, fv, rv)                  \
-  do {                                                  \
-    if (!(cond)) {                                      \
-      snprintf(a, sizeof a, fmt, fv);                   \
-      snprintf(b, sizeof b, fmt, rv);                   \
-      st = mismatch(path, what, a, b);                  \
-      goto done;                                        \
-    }                                                   \
-  } while (0)
-  CHECK(seed == c->seed, "--seed", "%lu", seed, c->seed);
-  CHECK(nt == n_train, "--n-train", "%lu", nt, (unsigned long)n_train);
-  CHECK(batch == c->batch, "--batch", "%lu", batch, (unsigned long)c->batch);
-  CHECK(lr == c->lr, "--lr", "%.17g", lr, c->lr);
-  CHECK(wd == c->weight_decay, "weight decay", "%.17g", wd, c->weight_decay);
-  CHECK(fin == c->input_frame, "--input-frame", "%ld", fin, c->input_frame);
-  CHECK(fout == c->target_frame, "--target-frame", "%ld", fout, c->target_frame);
-#undef CHECK
+  EQG_RESUME_CHECK(seed == c->seed, path, "--seed", "%lu", seed, c->seed);
+  EQG_RESUME_CHECK(nt == n_train, path, "--n-train", "%lu", nt, (unsigned long)n_train);
+  EQG_RESUME_CHECK(batch == c->batch, path, "--batch", "%lu", batch, (unsigned long)c->batch);
+  EQG_RESUME_CHECK(lr == c->lr, path, "--lr", "%.17g", lr, c->lr);
+  EQG_RESUME_CHECK(wd == c->weight_decay, path, "weight decay", "%.17g", wd, c->weight_decay);
+  EQG_RESUME_CHECK(fin == c->input_frame, path, "--input-frame", "%ld", fin, c->input_frame);
+  EQG_RESUME_CHECK(fout == c->target_frame, path, "--target-frame", "%ld", fout, c->target_frame);
   if ((st = result_reserve(r, n_evals)) != EQG_OK) goto done;
   if (n_evals &&
       ((st = eqg_h5_read_vector(g, "eval_epoch", r->eval_epoch, n_evals)) ||

@@ -205,12 +205,6 @@ static eqg_checkpoint_meta make_meta(const eqg_tt_config *c, const eqg_tt_result
   return meta;
 }
 
-static eqg_status mismatch(const char *path, const char *what, const char *fv, const char *rv)
-{
-  return eqg_error_set(EQG_EINVAL, "--resume: checkpoint '%s' has %s %s but this run has %s",
-                       path, what, fv, rv);
-}
-
 /* Restore a running checkpoint: check the settings, history, best parameters,
  * then parameters and optimiser. */
 static eqg_status load_running(const eqg_tt_config *c, eqg_model *m, eqg_optim *o,
@@ -228,7 +222,7 @@ static eqg_status load_running(const eqg_tt_config *c, eqg_model *m, eqg_optim *
   long epochs, warmup, best_epoch;
   double lr, wd, ab, secs, bva;
   int abeams;
-  char a[64], b[64], *sched = NULL;
+  char *sched = NULL;
   if ((st = read_model_attrs(g, path, &spec, &in, &maxc)) != EQG_OK) goto done;
   if ((st = eqg_h5_read_attr_ulong(g, "seed", &seed)) ||
       (st = eqg_h5_read_attr_ulong(g, "n_train", &nt)) ||
@@ -249,39 +243,34 @@ static eqg_status load_running(const eqg_tt_config *c, eqg_model *m, eqg_optim *
     st = eqg_error_prefix(st, "--resume: '%s' /toptag: ", path);
     goto done;
   }
-#define CHECK(cond, what, fmt, fv, rv)   \
-  do {                                   \
-    if (!(cond)) {                       \
-      snprintf(a, sizeof a, fmt, fv);    \
-      snprintf(b, sizeof b, fmt, rv);    \
-      st = mismatch(path, what, a, b);   \
-      goto done;                         \
-    }                                    \
-  } while (0)
-  CHECK(spec.kind == c->model.kind, "--model", "%s", eqg_tt_model_name(spec.kind),
-        eqg_tt_model_name(c->model.kind));
-  CHECK(spec.width == c->model.width, "--width", "%zu", spec.width, c->model.width);
-  CHECK(spec.depth == c->model.depth, "--depth", "%zu", spec.depth, c->model.depth);
-  CHECK(spec.vec_fraction == c->model.vec_fraction, "--vec-fraction", "%.17g",
-        spec.vec_fraction, c->model.vec_fraction);
-  CHECK(in.beams == c->inputs.beams, "beams", "%d", in.beams, c->inputs.beams);
-  CHECK(in.knn == c->inputs.knn, "--knn", "%d", in.knn, c->inputs.knn);
-  CHECK(in.p_scale == c->inputs.p_scale, "--p-scale", "%.17g", in.p_scale, c->inputs.p_scale);
-  CHECK(in.features == c->inputs.features, "--features", "%s", eqg_tt_features_name[in.features],
-        eqg_tt_features_name[c->inputs.features]);
-  CHECK(maxc == c->max_constituents, "--max-constituents", "%zu", maxc, c->max_constituents);
-  CHECK(seed == c->seed, "--seed", "%lu", seed, c->seed);
-  CHECK(nt == n_train, "training jets", "%lu", nt, (unsigned long)n_train);
-  CHECK(batch == c->batch, "--batch", "%lu", batch, (unsigned long)c->batch);
-  CHECK(lr == c->lr, "--lr", "%.17g", lr, c->lr);
-  CHECK(wd == c->weight_decay, "--weight-decay", "%.17g", wd, c->weight_decay);
-  CHECK(epochs == c->epochs, "--epochs", "%ld", epochs, c->epochs);
-  CHECK(warmup == c->warmup, "--warmup", "%ld", warmup, c->warmup);
-  CHECK(strcmp(sched, eqg_tt_schedule_name[c->schedule]) == 0, "--schedule", "%s", sched,
-        eqg_tt_schedule_name[c->schedule]);
-  CHECK(ab == c->augment_beta, "--augment-boost", "%.17g", ab, c->augment_beta);
-  CHECK(abeams == c->augment_beams, "--augment-beams", "%d", abeams, c->augment_beams);
-#undef CHECK
+  EQG_RESUME_CHECK(spec.kind == c->model.kind, path, "--model", "%s",
+                   eqg_tt_model_name(spec.kind), eqg_tt_model_name(c->model.kind));
+  EQG_RESUME_CHECK(spec.width == c->model.width, path, "--width", "%zu", spec.width,
+                   c->model.width);
+  EQG_RESUME_CHECK(spec.depth == c->model.depth, path, "--depth", "%zu", spec.depth,
+                   c->model.depth);
+  EQG_RESUME_CHECK(spec.vec_fraction == c->model.vec_fraction, path, "--vec-fraction", "%.17g",
+                   spec.vec_fraction, c->model.vec_fraction);
+  EQG_RESUME_CHECK(in.beams == c->inputs.beams, path, "beams", "%d", in.beams, c->inputs.beams);
+  EQG_RESUME_CHECK(in.knn == c->inputs.knn, path, "--knn", "%d", in.knn, c->inputs.knn);
+  EQG_RESUME_CHECK(in.p_scale == c->inputs.p_scale, path, "--p-scale", "%.17g", in.p_scale,
+                   c->inputs.p_scale);
+  EQG_RESUME_CHECK(in.features == c->inputs.features, path, "--features", "%s",
+                   eqg_tt_features_name[in.features], eqg_tt_features_name[c->inputs.features]);
+  EQG_RESUME_CHECK(maxc == c->max_constituents, path, "--max-constituents", "%zu", maxc,
+                   c->max_constituents);
+  EQG_RESUME_CHECK(seed == c->seed, path, "--seed", "%lu", seed, c->seed);
+  EQG_RESUME_CHECK(nt == n_train, path, "training jets", "%lu", nt, (unsigned long)n_train);
+  EQG_RESUME_CHECK(batch == c->batch, path, "--batch", "%lu", batch, (unsigned long)c->batch);
+  EQG_RESUME_CHECK(lr == c->lr, path, "--lr", "%.17g", lr, c->lr);
+  EQG_RESUME_CHECK(wd == c->weight_decay, path, "--weight-decay", "%.17g", wd, c->weight_decay);
+  EQG_RESUME_CHECK(epochs == c->epochs, path, "--epochs", "%ld", epochs, c->epochs);
+  EQG_RESUME_CHECK(warmup == c->warmup, path, "--warmup", "%ld", warmup, c->warmup);
+  EQG_RESUME_CHECK(strcmp(sched, eqg_tt_schedule_name[c->schedule]) == 0, path, "--schedule",
+                   "%s", sched, eqg_tt_schedule_name[c->schedule]);
+  EQG_RESUME_CHECK(ab == c->augment_beta, path, "--augment-boost", "%.17g", ab, c->augment_beta);
+  EQG_RESUME_CHECK(abeams == c->augment_beams, path, "--augment-beams", "%d", abeams,
+                   c->augment_beams);
   if ((st = result_reserve(r, n_ep)) != EQG_OK) goto done;
   double **ar[N_HIST];
   hist_arrays(r, ar);
