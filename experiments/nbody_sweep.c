@@ -39,7 +39,7 @@ static const long quick_sizes[] = { 10, 20 };
 typedef struct options {
   long n_seeds;
   double epoch_scale;
-  bool resume;
+  bool resume, no_train;
   size_t n_models, n_sizes, n_epochs, n_imports;
   const char *imports[MAX_IMPORTS];   /* --import FILE, in order */
   eqg_nbt_model_kind models[EQG_NBT_MODEL_COUNT];
@@ -99,6 +99,9 @@ static void usage(FILE *f)
 "      --import FILE      also keep the runs of FILE, an nbody_sweep result of\n"
 "                         the same data and settings (repeatable): merges\n"
 "                         sweeps run in parallel, e.g. one per --seed\n"
+"      --no-train         train nothing: write the tables of the runs restored\n"
+"                         by --resume and --import (a merge, or a look at a\n"
+"                         sweep still running elsewhere)\n"
 "      --quick            tiny sweep for CI on nbody_gen --quick files\n"
 "      --out FILE.h5      results (default nbody_sweep.h5), rewritten after\n"
 "                         every run; FILE.csv (one row per run) and\n"
@@ -163,7 +166,8 @@ static eqg_status parse_models(const char *s, options *o)
 /* Returns -1 to continue, else an exit code (0 after --help, 2 on a bad option). */
 static int parse_options(int argc, char *argv[], options *o)
 {
-  enum { O_MODELS = 256, O_SIZES, O_EPOCHS, O_SCALE, O_SEEDS, O_RESUME, O_IMPORT, O_OUT };
+  enum { O_MODELS = 256, O_SIZES, O_EPOCHS, O_SCALE, O_SEEDS, O_RESUME, O_IMPORT, O_NO_TRAIN,
+         O_OUT };
   static const struct option longopts[] = {
     { "help", no_argument, NULL, 'h' },
     { "models", required_argument, NULL, O_MODELS },
@@ -173,6 +177,7 @@ static int parse_options(int argc, char *argv[], options *o)
     { "seeds", required_argument, NULL, O_SEEDS },
     { "resume", no_argument, NULL, O_RESUME },
     { "import", required_argument, NULL, O_IMPORT },
+    { "no-train", no_argument, NULL, O_NO_TRAIN },
     { "out", required_argument, NULL, O_OUT },
     EQG_NBT_CLI_LONGOPTS,
     { NULL, 0, NULL, 0 }
@@ -212,6 +217,7 @@ static int parse_options(int argc, char *argv[], options *o)
       set_seeds = true;
       break;
     case O_RESUME: o->resume = true; break;
+    case O_NO_TRAIN: o->no_train = true; break;
     case O_IMPORT:
       if (o->n_imports == MAX_IMPORTS)
         st = eqg_error_set(EQG_EINVAL, "--import: more than %d files", MAX_IMPORTS);
@@ -252,6 +258,8 @@ static int parse_options(int argc, char *argv[], options *o)
   if ((unsigned long)o->n_seeds - 1 > 4294967295UL - o->d.seed)
     return eqg_cli_usage_error(PROG, "--seed + --seeds - 1 exceeds 4294967295");
   if (!*o->out) return eqg_cli_usage_error(PROG, "--out: empty file name");
+  if (o->no_train && !o->resume && !o->n_imports)
+    return eqg_cli_usage_error(PROG, "--no-train needs --resume or --import (runs to tabulate)");
   return -1;
 }
 
@@ -628,7 +636,7 @@ int main(int argc, char *argv[])
          "best ep", "valid MSE", "test MSE", "seconds");
   fflush(stdout);
 
-  size_t run = 0;
+  size_t run = 0, skipped = 0;
   for (long k = 0; k < o.n_seeds; k++)
     for (size_t si = 0; si < o.n_sizes; si++)
       for (size_t mi = 0; mi < o.n_models; mi++) {
@@ -636,6 +644,10 @@ int main(int argc, char *argv[])
         const eqg_nbt_model_kind model = o.models[mi];
         const unsigned long seed = o.d.seed + (unsigned long)k;
         if (have_row(&s, (int)model, o.sizes[si], seed)) continue;
+        if (o.no_train) {
+          skipped++;
+          continue;
+        }
         char label[96];
         snprintf(label, sizeof label, "[%zu/%zu] %s n=%ld seed %lu", run, n_runs,
                  eqg_nbt_model_name(model), o.sizes[si], seed);
@@ -670,6 +682,7 @@ int main(int argc, char *argv[])
         if ((st = add_row(&s, &r)) != EQG_OK || (st = write_results(&s)) != EQG_OK) goto fail;
       }
   if ((st = write_results(&s)) != EQG_OK) goto fail;
+  if (skipped) printf("%zu of %zu runs not done (--no-train)\n", skipped, n_runs);
   print_summary(&s);
   printf("\ntime   %.1f s; results %s, %s, %s\n", eqg_cli_now() - t_start, o.out, csv,
          csv_summary);
