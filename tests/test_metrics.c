@@ -444,6 +444,41 @@ static void test_monotone_invariance(void **state)
  *   {1,3}: mean 2, std sqrt((1+1)/1) = sqrt(2).
  *   {3}: mean 3, std NaN (documented choice).
  *   {1, +inf}: mean +inf, std NaN. */
+/* Welch's t-test by hand.
+ *   a = {0, 2}, b = {3, 5}: means 1 and 4, s^2 = 2, se^2 = 1 each, t = -3/sqrt(2),
+ *   df = 4 / (1 + 1) = 2, where the two-sided p has the closed form
+ *   1 - |t| / sqrt(t^2 + 2) = 1 - sqrt(4.5 / 6.5).
+ *   a = {1, 2, 3}, b = {4, 5, 6, 7}: se^2 = 1/3 and 5/12, t = -3.5 / sqrt(0.75),
+ *   df = 0.5625 / ((1/9)/2 + (25/144)/3) = 243/49; p = 0.0100769433 by numerical
+ *   integration of the t density (independent of GSL).
+ * Swapping the groups flips t only; too few values, no spread, NaN refused. */
+static void test_welch_test(void **state)
+{
+  (void)state;
+  eqg_welch w;
+  const double a2[] = { 0, 2 }, b2[] = { 3, 5 };
+  assert_int_equal(eqg_welch_test(&w, a2, 2, b2, 2), EQG_OK);
+  assert_true(w.mean_a == 1 && w.mean_b == 4);
+  assert_near(w.se_a, 1, 1e-15);
+  assert_near(w.t, -3 / sqrt(2.0), 1e-15);
+  assert_near(w.df, 2, 1e-14);
+  assert_near(w.p, 1 - sqrt(4.5 / 6.5), 1e-12);
+  const double a[] = { 1, 2, 3 }, b[] = { 4, 5, 6, 7 };
+  assert_int_equal(eqg_welch_test(&w, a, 3, b, 4), EQG_OK);
+  assert_near(w.t, -3.5 / sqrt(0.75), 1e-14);
+  assert_near(w.df, 243.0 / 49.0, 1e-13);
+  assert_near(w.p, 0.0100769433, 1e-9);
+  eqg_welch v;
+  assert_int_equal(eqg_welch_test(&v, b, 4, a, 3), EQG_OK);
+  assert_true(v.t == -w.t && v.df == w.df && v.p == w.p);
+
+  const double one[] = { 1 }, flat[] = { 2, 2 }, bad[] = { 1, NAN };
+  assert_int_equal(eqg_welch_test(&w, one, 1, b, 4), EQG_EINVAL);
+  assert_int_equal(eqg_welch_test(&w, flat, 2, flat, 2), EQG_EINVAL);
+  assert_int_equal(eqg_welch_test(&w, a, 3, bad, 2), EQG_ENONFINITE);
+  assert_int_equal(eqg_welch_test(NULL, a, 3, b, 4), EQG_EINVAL);
+}
+
 static void test_mean_std(void **state)
 {
   (void)state;
@@ -575,6 +610,7 @@ int main(void)
     cmocka_unit_test(test_mann_whitney_equals_trapezoid),
     cmocka_unit_test(test_monotone_invariance),
     cmocka_unit_test(test_mean_std),
+    cmocka_unit_test(test_welch_test),
     cmocka_unit_test(test_ant_factor),
     cmocka_unit_test(test_bad_inputs),
   };

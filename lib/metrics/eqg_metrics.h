@@ -132,4 +132,18 @@ eqg_status eqg_ant_factor(double *ant, double rejection, size_t n_params);
  * std may be NULL. */
 eqg_status eqg_mean_std(double *mean, double *std, const double *x, size_t n);
 
+/* Welch's two-sample t-test of the difference of two means, e.g. a metric over
+ * the seeds of two implementations:
+ *   se_k = s_k / sqrt(n_k)  (s_k the sample std),  t = (mean_a - mean_b) / se,
+ *   se^2 = se_a^2 + se_b^2,  df = se^4 / (se_a^4 / (n_a - 1) + se_b^4 / (n_b - 1))
+ *   (Welch-Satterthwaite),  p = 2 P(T_df > |t|)  (two-sided).
+ * Needs at least two finite values per group and some spread (se > 0):
+ * EQG_EINVAL otherwise, EQG_ENONFINITE for a NaN or infinity. */
+typedef struct eqg_welch {
+  double mean_a, mean_b, se_a, se_b;   /* means and standard errors */
+  double t, df, p;
+} eqg_welch;
+eqg_status eqg_welch_test(eqg_welch *w, const double *a, size_t n_a, const double *b,
+                          size_t n_b);
+
 #endif

@@ -1,0 +1,255 @@
+/* nbody_compare.c: compare two groups of N-body training runs.
+ *
+ * Every input is the per-evaluation CSV of one run, with a header naming the
+ * columns epoch, valid_mse and test_mse (in any order, other columns ignored):
+ * what nbody writes beside its --out, and what experiments/check_nbody_torch.py
+ * --csv writes for the PyTorch reference.  For each run it takes the test MSE
+ * at the epoch of the best validation MSE (the earliest of equal ones, as the
+ * training does), optionally among the epochs <= --max-epoch only, so runs
+ * stopped at different epochs compare on the same schedule.  Per group: mean,
+ * sample standard deviation and standard error; then Welch's t-test of the
+ * difference of the two means (eqg_welch_test).
+ *
+ * --out FILE.csv (atomic): group,file,best_epoch,valid_mse,test_mse, one row
+ * per run. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eqg_cli.h"
+
+static const char PROG[] = "nbody_compare";
+enum { MAX_RUNS = 256, LINE_MAX_LEN = 4096 };
+
+typedef struct options {
+  const char *files[2];    /* comma-separated lists of --a and --b */
+  const char *label[2];
+  long max_epoch;          /* 0: all */
+  const char *out;         /* NULL: no CSV */
+} options;
+
+static void usage(FILE *f)
+{
+  fputs(
+"Usage: nbody_compare --a FILE[,FILE...] --b FILE[,FILE...] [OPTION]...\n"
+"Compare two groups of N-body training runs (seeds of two implementations or\n"
+"models): for every run's per-evaluation CSV (columns epoch, valid_mse,\n"
+"test_mse, as written by nbody and by check_nbody_torch.py --csv) the test MSE\n"
+"at the epoch of the best validation MSE; per group the mean, sample standard\n"
+"deviation and standard error; and Welch's t-test of the difference of the\n"
+"means (two-sided p).\n"
+"\n"
+"Options:\n"
+"  -h, --help          show this help and exit\n"
+"      --a LIST        CSV files of group a, comma-separated (at least 2 for\n"
+"                      the test)\n"
+"      --b LIST        CSV files of group b\n"
+"      --label-a NAME  name of group a in the output (default a)\n"
+"      --label-b NAME  name of group b (default b)\n"
+"      --max-epoch N   take the best validation among epochs <= N only\n"
+"                      (default: all), to compare runs of unequal length\n"
+"      --out FILE.csv  also write group,file,best_epoch,valid_mse,test_mse\n"
+"\n"
+"Exit status: 0 on success, 1 on a missing or malformed file or a group\n"
+"without spread, 2 on bad options.\n", f);
+}
+
+static int parse_options(int argc, char *argv[], options *o)
+{
+  enum { O_A = 256, O_B, O_LA, O_LB, O_MAX, O_OUT };
+  static const struct option longopts[] = {
+    { "help", no_argument, NULL, 'h' },
+    { "a", required_argument, NULL, O_A },
+    { "b", required_argument, NULL, O_B },
+    { "label-a", required_argument, NULL, O_LA },
+    { "label-b", required_argument, NULL, O_LB },
+    { "max-epoch", required_argument, NULL, O_MAX },
+    { "out", required_argument, NULL, O_OUT },
+    { NULL, 0, NULL, 0 }
+  };
+  *o = (options){ .label = { "a", "b" } };
+  opterr = 0;
+  for (;;) {
+    int c = getopt_long(argc, argv, ":h", longopts, NULL);
+    if (c == -1) break;
+    eqg_status st = EQG_OK;
+    switch (c) {
+    case 'h': usage(stdout); return 0;
+    case O_A: o->files[0] = optarg; break;
+    case O_B: o->files[1] = optarg; break;
+    case O_LA: o->label[0] = optarg; break;
+    case O_LB: o->label[1] = optarg; break;
+    case O_MAX: st = eqg_cli_parse_long("--max-epoch", optarg, 1, 100000000, &o->max_epoch); break;
+    case O_OUT: o->out = optarg; break;
+    default: return eqg_cli_getopt_error(PROG, c, argv);   /* ':' or '?' */
+    }
+    if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
+  }
+  if (eqg_cli_check_no_operands(PROG, argc, argv)) return 2;
+  if (!o->files[0] || !o->files[1])
+    return eqg_cli_usage_error(PROG, "both --a and --b are required");
+  for (int g = 0; g < 2; g++)
+    if (!*o->files[g] || !*o->label[g])
+      return eqg_cli_usage_error(PROG, "--%s: empty list or label", g ? "b" : "a");
+  if (o->out && !*o->out) return eqg_cli_usage_error(PROG, "--out: empty file name");
+  return -1;
+}
+
+/* One run: the evaluation with the lowest validation MSE. */
+typedef struct run {
+  const char *file;
+  long best_epoch;
+  double valid, test;
+} run;
+
+/* Index of `name` among the comma-separated header fields, or -1. */
+static int column_of(const char *header, const char *name)
+{
+  const size_t len = strlen(name);
+  int k = 0;
+  for (const char *p = header;; k++) {
+    const char *end = p + strcspn(p, ",\r\n");
+    if ((size_t)(end - p) == len && strncmp(p, name, len) == 0) return k;
+    if (*end != ',') return -1;
+    p = end + 1;
+  }
+}
+
+/* Field k of a CSV line as a finite number; false if absent or not one. */
+static bool field(const char *line, int k, double *v)
+{
+  const char *p = line;
+  for (int i = 0; i < k; i++) {
+    p = strchr(p, ',');
+    if (!p) return false;
+    p++;
+  }
+  char *end;
+  errno = 0;
+  *v = strtod(p, &end);
+  return end != p && (*end == ',' || *end == '\n' || *end == '\r' || *end == '\0') &&
+         errno != ERANGE && isfinite(*v);
+}
+
+/* Read one run CSV into r (best validation among epochs <= max_epoch, 0: all). */
+static eqg_status read_run(const char *path, long max_epoch, run *r)
+{
+  FILE *f = fopen(path, "r");
+  if (!f) return eqg_error_set(EQG_EIO, "cannot open '%s': %s", path, strerror(errno));
+  char line[LINE_MAX_LEN];
+  eqg_status st = EQG_OK;
+  int ce = -1, cv = -1, ct = -1;
+  if (!fgets(line, sizeof line, f) || (ce = column_of(line, "epoch")) < 0 ||
+      (cv = column_of(line, "valid_mse")) < 0 || (ct = column_of(line, "test_mse")) < 0) {
+    st = eqg_error_set(EQG_EFORMAT, "'%s': no header with columns epoch, valid_mse and "
+                       "test_mse", path);
+    goto done;
+  }
+  *r = (run){ .file = path, .best_epoch = -1, .valid = INFINITY, .test = NAN };
+  for (long lineno = 2; fgets(line, sizeof line, f); lineno++) {
+    if (line[0] == '\n' || line[0] == '\r') continue;
+    double e, v, t;
+    if (!field(line, ce, &e) || !field(line, cv, &v) || !field(line, ct, &t) ||
+        e != floor(e) || e < 0) {
+      st = eqg_error_set(EQG_EFORMAT, "'%s' line %ld: not an epoch and two finite MSEs", path,
+                         lineno);
+      goto done;
+    }
+    if (max_epoch && e > (double)max_epoch) continue;
+    if (v < r->valid) {
+      r->valid = v;
+      r->test = t;
+      r->best_epoch = (long)e;
+    }
+  }
+  if (ferror(f)) st = eqg_error_set(EQG_EIO, "'%s': read error", path);
+  else if (r->best_epoch < 0)
+    st = eqg_error_set(EQG_EFORMAT, "'%s': no evaluation%s", path,
+                       max_epoch ? " at or before --max-epoch" : "");
+done:
+  fclose(f);
+  return st;
+}
+
+/* Split the comma list `list` (modified) into runs[*n..]; reads each file. */
+static eqg_status read_group(char *list, long max_epoch, run *runs, size_t *n)
+{
+  for (char *p = strtok(list, ","); p; p = strtok(NULL, ",")) {
+    if (*n == MAX_RUNS) return eqg_error_set(EQG_EINVAL, "more than %d runs", MAX_RUNS);
+    eqg_status st = read_run(p, max_epoch, &runs[*n]);
+    if (st != EQG_OK) return st;
+    (*n)++;
+  }
+  return EQG_OK;
+}
+
+int main(int argc, char *argv[])
+{
+  eqg_gsl_route_errors();
+  options o;
+  int rc = parse_options(argc, argv, &o);
+  if (rc >= 0) return rc;
+
+  static run runs[2][MAX_RUNS];
+  static double test[2][MAX_RUNS];
+  size_t n[2] = { 0, 0 };
+  char *lists[2] = { strdup(o.files[0]), strdup(o.files[1]) };
+  eqg_status st = EQG_OK;
+  rc = 1;
+  if (!lists[0] || !lists[1]) {
+    st = eqg_error_set(EQG_ENOMEM, "out of memory");
+    goto fail;
+  }
+  for (int g = 0; g < 2; g++)
+    if ((st = read_group(lists[g], o.max_epoch, runs[g], &n[g])) != EQG_OK) {
+      eqg_error_prefix(st, "--%s: ", g ? "b" : "a");
+      goto fail;
+    }
+
+  printf("%-10s %-50s %10s %12s %12s\n", "group", "file", "best epoch", "valid MSE",
+         "test MSE");
+  for (int g = 0; g < 2; g++)
+    for (size_t i = 0; i < n[g]; i++) {
+      const run *r = &runs[g][i];
+      printf("%-10s %-50s %10ld %12.5e %12.5e\n", o.label[g], r->file, r->best_epoch,
+             r->valid, r->test);
+      test[g][i] = r->test;
+    }
+  eqg_welch w;
+  if ((st = eqg_welch_test(&w, test[0], n[0], test[1], n[1])) != EQG_OK) goto fail;
+  const double m[2] = { w.mean_a, w.mean_b }, se[2] = { w.se_a, w.se_b };
+  printf("\ntest MSE at the best validation epoch%s\n", o.max_epoch ? " (epochs <= --max-epoch)"
+                                                                     : "");
+  for (int g = 0; g < 2; g++)
+    printf("  %-10s n %3zu   mean %.5e   std %.2e   standard error %.2e\n", o.label[g], n[g],
+           m[g], se[g] * sqrt((double)n[g]), se[g]);
+  printf("  %s - %s = %.3e (%+.1f %% of %s); Welch t %.3f, df %.1f, two-sided p %.3g\n",
+         o.label[0], o.label[1], w.mean_a - w.mean_b, 100 * (w.mean_a / w.mean_b - 1),
+         o.label[1], w.t, w.df, w.p);
+
+  if (o.out) {
+    eqg_cli_csv *csv = eqg_cli_csv_open(o.out, "group,file,best_epoch,valid_mse,test_mse");
+    if (!csv) goto fail;
+    for (int g = 0; g < 2 && st == EQG_OK; g++)
+      for (size_t i = 0; i < n[g] && st == EQG_OK; i++)
+        st = eqg_cli_csv_row(csv, "%s,%s,%ld,%.17g,%.17g", o.label[g], runs[g][i].file,
+                             runs[g][i].best_epoch, runs[g][i].valid, runs[g][i].test);
+    if (st != EQG_OK) {
+      eqg_cli_csv_discard(csv);
+      goto fail;
+    }
+    if ((st = eqg_cli_csv_close(csv)) != EQG_OK) goto fail;
+    printf("runs %s\n", o.out);
+  }
+  rc = 0;
+  goto done;
+fail:
+  fprintf(stderr, "%s: %s\n", PROG, eqg_error_message());
+done:
+  free(lists[0]);
+  free(lists[1]);
+  return rc;
+}
