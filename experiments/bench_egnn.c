@@ -681,7 +681,11 @@ int main(int argc, char *argv[])
   }
   r.gemm_calls = (double)gemm_trace.n;
   r.gemm_flops = eqg_gemm_trace_flops(&gemm_trace);
-  r.gemm_med = gemm_only(&gemm_trace, r.steps);
+  if (isnan(r.gemm_med = gemm_only(&gemm_trace, r.steps))) {
+    st = eqg_error_set(EQG_ENOMEM, "out of memory for the replay of the products");
+    eqg_cli_progress_end(&pb);
+    goto fail;
+  }
   for (size_t i = 0; i < r.evals; i++) {
     double t0 = eqg_cli_now();
     if (!eval_forward(&c)) goto step_fail;
