@@ -478,6 +478,20 @@ done:
   return st;
 }
 
+/* The results in f come from this sweep's data, frames and evaluation. */
+static eqg_status check_same_data(hid_t f, const options *o)
+{
+  eqg_status st = eqg_nbt_cli_check_attrs(f, &o->d);
+  const char *const name[2] = { "n_valid", "n_test" };
+  const long want[2] = { o->d.n_valid, o->d.n_test };
+  for (int k = 0; k < 2 && st == EQG_OK; k++) {
+    long v;
+    if ((st = eqg_h5_read_attr_long(f, name[k], &v)) == EQG_OK && v != want[k])
+      st = eqg_error_set(EQG_EFORMAT, "%s %ld there, %ld here", name[k], v, want[k]);
+  }
+  return st;
+}
+
 /* --resume and --import (opt): restore the rows of `path` that this sweep would
  * run again with the same settings (model, size, seed, epochs, batch, lr), if
  * the file's data and evaluation are those of this sweep; a row already
@@ -490,20 +504,12 @@ static eqg_status restore_rows(sweep *s, const char *opt, const char *path,
   eqg_status st = eqg_h5_open(path, false, &f);
   if (st != EQG_OK) return eqg_error_prefix(st, "%s: ", opt);
   unsigned long n = 0;
-  long n_valid = -1, n_test = -1;
   double *cols[COL_COUNT] = { NULL };
   if (!eqg_h5_has_attr(f, "n_runs") || (st = eqg_h5_read_attr_ulong(f, "n_runs", &n))) {
     st = eqg_error_set(EQG_EFORMAT, "%s: '%s' is not an nbody_sweep result", opt, path);
     goto done;
   }
-  if ((st = eqg_nbt_cli_check_attrs(f, &o->d)) != EQG_OK ||
-      (st = eqg_h5_read_attr_long(f, "n_valid", &n_valid)) != EQG_OK ||
-      (st = eqg_h5_read_attr_long(f, "n_test", &n_test)) != EQG_OK ||
-      (n_valid != o->d.n_valid &&
-       (st = eqg_error_set(EQG_EFORMAT, "n_valid %ld there, %ld here", n_valid,
-                           o->d.n_valid))) ||
-      (n_test != o->d.n_test &&
-       (st = eqg_error_set(EQG_EFORMAT, "n_test %ld there, %ld here", n_test, o->d.n_test)))) {
+  if ((st = check_same_data(f, o)) != EQG_OK) {
     st = eqg_error_prefix(st, "%s: '%s' is from other data or evaluation settings: ", opt,
                           path);
     goto done;

@@ -1,4 +1,5 @@
 /* eqg_nbody_cli.c: options shared by nbody and nbody_sweep (eqg_nbody_cli.h). */
+#define _XOPEN_SOURCE 700   /* realpath */
 #include "eqg_nbody_cli.h"
 
 #include <stdlib.h>
@@ -109,13 +110,24 @@ static eqg_status check_long(hid_t file, const char *name, long want)
   return EQG_OK;
 }
 
-static eqg_status check_string(hid_t file, const char *name, const char *want)
+/* The same path, or two paths of one existing file (relative and absolute). */
+static bool same_file(const char *a, const char *b)
+{
+  if (strcmp(a, b) == 0) return true;
+  char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
+  const bool same = ra && rb && strcmp(ra, rb) == 0;
+  free(ra);
+  free(rb);
+  return same;
+}
+
+static eqg_status check_path(hid_t file, const char *name, const char *want)
 {
   char *v = NULL;
   if (!eqg_h5_has_attr(file, name) || eqg_h5_read_attr_string(file, name, &v) != EQG_OK)
     return eqg_error_set(EQG_EFORMAT, "no attribute '%s'", name);
   eqg_status st = EQG_OK;
-  if (strcmp(v, want) != 0)
+  if (!same_file(v, want))
     st = eqg_error_set(EQG_EFORMAT, "%s '%s' there, '%s' here", name, v, want);
   free(v);
   return st;
@@ -127,9 +139,9 @@ eqg_status eqg_nbt_cli_check_attrs(hid_t file, const eqg_nbt_cli *cli)
   if ((st = check_long(file, "eval_every", cli->eval_every)) ||
       (st = check_long(file, "input_frame", cli->input_frame)) ||
       (st = check_long(file, "target_frame", cli->target_frame)) ||
-      (st = check_string(file, "train_file", cli->path[0])) ||
-      (st = check_string(file, "valid_file", cli->path[1])) ||
-      (st = check_string(file, "test_file", cli->path[2])))
+      (st = check_path(file, "train_file", cli->path[0])) ||
+      (st = check_path(file, "valid_file", cli->path[1])) ||
+      (st = check_path(file, "test_file", cli->path[2])))
     return st;
   return EQG_OK;
 }

@@ -77,8 +77,9 @@ eqg_status eqg_nbt_cli_load(eqg_nbt_cli *cli, eqg_nbt_split split[3], long n_tra
 eqg_status eqg_nbt_cli_write_attrs(hid_t file, const eqg_nbt_cli *cli);
 
 /* The results in `file` (written with eqg_nbt_cli_write_attrs) come from the
- * same data and evaluation as cli: equal eval_every, frames and data file
- * paths (threads may differ: results do not depend on them).  EQG_EFORMAT
+ * same data and evaluation as cli: equal eval_every and frames, and data file
+ * paths naming the same files (equal, or resolving to one existing file);
+ * threads may differ.  EQG_EFORMAT
  * naming the first difference, or a missing attribute, otherwise. */
 eqg_status eqg_nbt_cli_check_attrs(hid_t file, const eqg_nbt_cli *cli);
 
