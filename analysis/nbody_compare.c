@@ -8,7 +8,9 @@
  * training does), optionally among the epochs <= --max-epoch only, so runs
  * stopped at different epochs compare on the same schedule.  Per group: mean,
  * sample standard deviation and standard error; then Welch's t-test of the
- * difference of the two means (eqg_welch_test).
+ * difference of the two means (eqg_welch_test).  --metric valid compares the
+ * best validation MSEs instead (biased low by the selection, but free of the
+ * test set's own noise).
  *
  * --out FILE.csv (atomic): group,file,best_epoch,valid_mse,test_mse, one row
  * per run. */
@@ -28,6 +30,7 @@ typedef struct options {
   const char *files[2];    /* comma-separated lists of --a and --b */
   const char *label[2];
   long max_epoch;          /* 0: all */
+  int metric;              /* 0: test MSE, 1: validation MSE (at the best epoch) */
   const char *out;         /* NULL: no CSV */
 } options;
 
@@ -49,6 +52,8 @@ static void usage(FILE *f)
 "      --b LIST        CSV files of group b\n"
 "      --label-a NAME  name of group a in the output (default a)\n"
 "      --label-b NAME  name of group b (default b)\n"
+"      --metric M      test (default) or valid: compare the test MSEs or the\n"
+"                      validation MSEs at the best validation epochs\n"
 "      --max-epoch N   take the best validation among epochs <= N only\n"
 "                      (default: all), to compare runs of unequal length\n"
 "      --out FILE.csv  also write group,file,best_epoch,valid_mse,test_mse\n"
@@ -59,13 +64,15 @@ static void usage(FILE *f)
 
 static int parse_options(int argc, char *argv[], options *o)
 {
-  enum { O_A = 256, O_B, O_LA, O_LB, O_MAX, O_OUT };
+  enum { O_A = 256, O_B, O_LA, O_LB, O_METRIC, O_MAX, O_OUT };
+  static const char *const metrics[] = { "test", "valid" };
   static const struct option longopts[] = {
     { "help", no_argument, NULL, 'h' },
     { "a", required_argument, NULL, O_A },
     { "b", required_argument, NULL, O_B },
     { "label-a", required_argument, NULL, O_LA },
     { "label-b", required_argument, NULL, O_LB },
+    { "metric", required_argument, NULL, O_METRIC },
     { "max-epoch", required_argument, NULL, O_MAX },
     { "out", required_argument, NULL, O_OUT },
     { NULL, 0, NULL, 0 }
@@ -82,6 +89,7 @@ static int parse_options(int argc, char *argv[], options *o)
     case O_B: o->files[1] = optarg; break;
     case O_LA: o->label[0] = optarg; break;
     case O_LB: o->label[1] = optarg; break;
+    case O_METRIC: st = eqg_cli_parse_choice("--metric", optarg, metrics, 2, &o->metric); break;
     case O_MAX: st = eqg_cli_parse_long("--max-epoch", optarg, 1, 100000000, &o->max_epoch); break;
     case O_OUT: o->out = optarg; break;
     default: return eqg_cli_getopt_error(PROG, c, argv);   /* ':' or '?' */
@@ -194,7 +202,7 @@ int main(int argc, char *argv[])
   if (rc >= 0) return rc;
 
   static run runs[2][MAX_RUNS];
-  static double test[2][MAX_RUNS];
+  static double value[2][MAX_RUNS];   /* the compared MSE per run */
   size_t n[2] = { 0, 0 };
   char *lists[2] = { strdup(o.files[0]), strdup(o.files[1]) };
   eqg_status st = EQG_OK;
@@ -216,13 +224,13 @@ int main(int argc, char *argv[])
       const run *r = &runs[g][i];
       printf("%-10s %-50s %10ld %12.5e %12.5e\n", o.label[g], r->file, r->best_epoch,
              r->valid, r->test);
-      test[g][i] = r->test;
+      value[g][i] = o.metric ? r->valid : r->test;
     }
   eqg_welch w;
-  if ((st = eqg_welch_test(&w, test[0], n[0], test[1], n[1])) != EQG_OK) goto fail;
+  if ((st = eqg_welch_test(&w, value[0], n[0], value[1], n[1])) != EQG_OK) goto fail;
   const double m[2] = { w.mean_a, w.mean_b }, se[2] = { w.se_a, w.se_b };
-  printf("\ntest MSE at the best validation epoch%s\n", o.max_epoch ? " (epochs <= --max-epoch)"
-                                                                     : "");
+  printf("\n%s MSE at the best validation epoch%s\n", o.metric ? "validation" : "test",
+         o.max_epoch ? " (epochs <= --max-epoch)" : "");
   for (int g = 0; g < 2; g++)
     printf("  %-10s n %3zu   mean %.5e   std %.2e   standard error %.2e\n", o.label[g], n[g],
            m[g], se[g] * sqrt((double)n[g]), se[g]);
