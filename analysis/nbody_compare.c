@@ -7,7 +7,7 @@
  * at the epoch of the best validation MSE (the earliest of equal ones, as the
  * training does), optionally among the epochs <= --max-epoch only, so runs
  * stopped at different epochs compare on the same schedule.  Per group: mean,
- * sample standard deviation and standard error; then Welch's t-test of the
+ * sample standard deviation, standard error and median; then Welch's t-test of the
  * difference of the two means (eqg_welch_test).  --metric valid compares the
  * best validation MSEs instead (biased low by the selection, but free of the
  * test set's own noise).
@@ -231,9 +231,13 @@ int main(int argc, char *argv[])
   const double m[2] = { w.mean_a, w.mean_b }, se[2] = { w.se_a, w.se_b };
   printf("\n%s MSE at the best validation epoch%s\n", o.metric ? "validation" : "test",
          o.max_epoch ? " (epochs <= --max-epoch)" : "");
-  for (int g = 0; g < 2; g++)
-    printf("  %-10s n %3zu   mean %.5e   std %.2e   standard error %.2e\n", o.label[g], n[g],
-           m[g], se[g] * sqrt((double)n[g]), se[g]);
+  for (int g = 0; g < 2; g++) {
+    double sorted[MAX_RUNS];   /* the median resists the heavy tail of single runs */
+    memcpy(sorted, value[g], n[g] * sizeof *sorted);
+    printf("  %-10s n %3zu   mean %.5e   std %.2e   standard error %.2e   median %.5e\n",
+           o.label[g], n[g], m[g], se[g] * sqrt((double)n[g]), se[g],
+           eqg_cli_median(sorted, n[g]));
+  }
   printf("  %s - %s = %.3e (%+.1f %% of %s); Welch t %.3f, df %.1f, two-sided p %.3g\n",
          o.label[0], o.label[1], w.mean_a - w.mean_b, 100 * (w.mean_a / w.mean_b - 1),
          o.label[1], w.t, w.df, w.p);
