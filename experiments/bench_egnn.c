@@ -673,19 +673,6 @@ int main(int argc, char *argv[])
     eqg_cli_progress_update(&pb, ++done, "profiled step %.3f ms", 1e3 * dt);
   }
   r.final_loss = c.loss;
-  if (gemm_trace.n > gemm_trace.cap) {
-    st = eqg_error_set(EQG_EINVAL, "a step makes %zu matrix products, more than the %d "
-                       "recorded", gemm_trace.n, GEMM_TRACE_CAP);
-    eqg_cli_progress_end(&pb);
-    goto fail;
-  }
-  r.gemm_calls = (double)gemm_trace.n;
-  r.gemm_flops = eqg_gemm_trace_flops(&gemm_trace);
-  if (isnan(r.gemm_med = gemm_only(&gemm_trace, r.steps))) {
-    st = eqg_error_set(EQG_ENOMEM, "out of memory for the replay of the products");
-    eqg_cli_progress_end(&pb);
-    goto fail;
-  }
   for (size_t i = 0; i < r.evals; i++) {
     double t0 = eqg_cli_now();
     if (!eval_forward(&c)) goto step_fail;
@@ -693,6 +680,17 @@ int main(int argc, char *argv[])
     eqg_cli_progress_update(&pb, ++done, "eval forward %.3f ms", 1e3 * r.eval_s[i]);
   }
   eqg_cli_progress_end(&pb);
+  if (gemm_trace.n > gemm_trace.cap) {
+    st = eqg_error_set(EQG_EINVAL, "a step makes %zu matrix products, more than the %d "
+                       "recorded", gemm_trace.n, GEMM_TRACE_CAP);
+    goto fail;
+  }
+  r.gemm_calls = (double)gemm_trace.n;
+  r.gemm_flops = eqg_gemm_trace_flops(&gemm_trace);
+  if (isnan(r.gemm_med = gemm_only(&gemm_trace, r.steps))) {
+    st = eqg_error_set(EQG_ENOMEM, "out of memory for the replay of the products");
+    goto fail;
+  }
   double build[BUILD_REPEATS];
   for (size_t i = 0; i < BUILD_REPEATS; i++) {
     double t0 = eqg_cli_now();
