@@ -27,8 +27,9 @@
  * it: "affine" and "edge_affine" are the Linear layers with their bias and
  * SiLU fused in (eqg_ops.h), so they hold all the matrix products but the
  * bias-free ones ("matmul": the per-node W_j projection and phi_x's last
- * layer) and all of the SiLU work; "(output alloc)" is the zeroing of the
- * gradient buffers when the outputs are recorded.
+ * layer) and all of the SiLU work; "(output alloc)" is the allocation of
+ * the outputs in the tape arena, and the zeroing of their gradient buffers is
+ * counted in the backward of the op kind that first accumulates into them.
  *
  * The reference measured in the same run: the first profiled step records the
  * shapes of its matrix products (eqg_gemm_trace), and these products alone are

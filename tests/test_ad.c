@@ -95,6 +95,31 @@ static void test_gradient_accumulates(void **state)
   eqg_tape_free(t);
 }
 
+/* Each sweep starts the gradients of op outputs from zero (they are zeroed
+ * lazily, just before the first accumulation) while leaves keep
+ * accumulating: a second sweep on the same tape adds exactly the first
+ * sweep's leaf gradient again (with stale intermediate gradients it would
+ * add more).  Graph: x -> affine with SiLU -> x^2 -> sum of a product with x. */
+static void test_second_sweep_restarts_intermediates(void **state)
+{
+  (void)state;
+  eqg_tape *t = eqg_tape_alloc(0, NULL);
+  const eqg_real xv[6] = { 0.5, -1, 2, 0.25, -0.75, 1.5 }, wv[4] = { 1, -2, 0.5, 3 };
+  eqg_tensor *x = eqg_tape_input(t, 3, 2, xv, true);
+  eqg_tensor *w = eqg_tape_input(t, 2, 2, wv, true);
+  eqg_tensor *h = eqg_affine(t, x, w, NULL, EQG_FUSE_SILU, 0);
+  eqg_tensor *y = eqg_mul(t, eqg_mul(t, h, h), x);
+  const eqg_real dy[6] = { 1, 2, 3, 4, 5, 6 };
+  assert_int_equal(eqg_tape_backward_seed(t, y, dy), EQG_OK);
+  eqg_real gx[6], gw[4];
+  memcpy(gx, x->grad, sizeof gx);
+  memcpy(gw, w->grad, sizeof gw);
+  assert_int_equal(eqg_tape_backward_seed(t, y, dy), EQG_OK);
+  for (int i = 0; i < 6; i++) assert_true(x->grad[i] == 2 * gx[i] && gx[i] != 0);
+  for (int i = 0; i < 4; i++) assert_true(w->grad[i] == 2 * gw[i] && gw[i] != 0);
+  eqg_tape_free(t);
+}
+
 static void test_sticky_shape_error(void **state)
 {
   (void)state;
@@ -839,6 +864,7 @@ int main(void)
     cmocka_unit_test(test_outputs_after_reset),
     cmocka_unit_test(test_sigmoid_lanes_and_accuracy),
     cmocka_unit_test(test_backward_liveness_and_profile),
+    cmocka_unit_test(test_second_sweep_restarts_intermediates),
   };
   return cmocka_run_group_tests_name("ad", tests, NULL, NULL);
 }

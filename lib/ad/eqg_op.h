@@ -6,7 +6,8 @@
  * node->out from node->in, writing EVERY element (the output is allocated
  * uninitialised; a forward that accumulates zeroes its output first).
  * backward reads node->out->grad and ACCUMULATES (+=) into every
- * node->in[k]->grad that is not NULL (gradients are allocated zeroed).
+ * node->in[k]->grad that is not NULL (the sweep has zeroed it: see
+ * eqg_tape_push).
  *
  * Every kind below has exactly one entry in eqg_op_types[] (checked at compile
  * time) and one gradient-check case in tests/test_ad_gradcheck.c (checked at

@@ -102,9 +102,15 @@ eqg_node *eqg_tape_push(eqg_tape *t, eqg_op_kind kind, int n_in,
     t->cap_nodes *= 2;
   }
   const double t0 = t->profile ? profile_now() : 0;
-  /* The forward writes every element of the output: no zeroing (gradients,
-   * which backward accumulates into, are zeroed). */
-  eqg_tensor *out = eqg_tensor_new_uninit(t->arena, rows, cols, need_grad && t->grad_enabled);
+  /* The forward writes every element of the output, and the backward sweep
+   * zeroes the gradient just before its first accumulation (zero_producer
+   * below, while the lines are about to be used anyway): neither is zeroed
+   * here. */
+  const bool with_grad = need_grad && t->grad_enabled;
+  eqg_tensor *out = eqg_tensor_new_uninit(t->arena, rows, cols, false);
+  if (out && with_grad &&   /* rows * cols * sizeof did not overflow: out->data exists */
+      !(out->grad = eqg_arena_push_uninit(t->arena, rows * cols * sizeof(eqg_real))))
+    out = NULL;
   if (t->profile) t->profile->alloc_s += profile_now() - t0;
   if (!out) {
     eqg_tape_fail(t, EQG_ENOMEM, "%s: output %zu x %zu: %s", eqg_op_types[kind]->name,
@@ -149,7 +155,14 @@ eqg_status eqg_tape_backward(eqg_tape *t, eqg_tensor *loss)
  * read out) only adds zeros and is skipped.  Tensors are matched to the node
  * that produced them by their gradient buffer: every output has its own, and
  * a view of an output (rows of it) points into it, so the lookup is by
- * address range.  Ranges are sorted once per sweep (n log n, n = nodes). */
+ * address range.  Ranges are sorted once per sweep (n log n, n = nodes).
+ *
+ * Op outputs get their gradient buffers uninitialised (eqg_tape_push): the
+ * sweep zeroes a node's whole buffer when it first meets it, i.e. just before
+ * the backward of its last reader in tape order (or the seed) accumulates
+ * into it.  Zeroing then, not in the forward, touches each buffer while it
+ * is about to be used: a training step's buffers are tens of MB, far beyond
+ * the caches.  Leaves (tape inputs, parameters) are zeroed by their owners. */
 
 typedef struct grad_range {
   uintptr_t lo, hi;   /* [lo, hi): the output's gradient buffer */
@@ -175,35 +188,55 @@ static size_t producer_of(const grad_range *r, size_t n, const eqg_real *g)
   return lo > 0 && p < r[lo - 1].hi ? r[lo - 1].node : SIZE_MAX;
 }
 
-/* live[k] for every node (true for all when the scratch cannot be had). */
-static void mark_live(eqg_tape *t, const eqg_tensor *y, bool *live)
+/* The state of one sweep, in the tape arena. */
+typedef struct sweep {
+  grad_range *r;   /* (nr) sorted gradient ranges of the node outputs */
+  size_t nr;
+  bool *live;      /* (n_nodes) the node's backward runs */
+  bool *zeroed;    /* (n_nodes) its output gradient has been zeroed */
+} sweep;
+
+/* Zero, once per sweep, the gradient buffer of the node that produced g (a
+ * leaf's g, or one of no node: nothing). */
+static void zero_producer(const eqg_tape *t, sweep *s, const eqg_real *g)
+{
+  const size_t p = producer_of(s->r, s->nr, g);
+  if (p == SIZE_MAX || s->zeroed[p]) return;
+  const eqg_tensor *o = t->nodes[p].out;
+  memset(o->grad, 0, eqg_tensor_size(o) * sizeof *o->grad);
+  s->zeroed[p] = true;
+}
+
+/* The sorted ranges and live[k] for every node; false when out of memory. */
+static bool sweep_init(eqg_tape *t, const eqg_tensor *y, sweep *s)
 {
   const size_t N = t->n_nodes;
-  grad_range *r = eqg_arena_push_uninit(t->arena, (N ? N : 1) * sizeof *r);
-  if (!r) {
-    for (size_t k = 0; k < N; k++) live[k] = true;
-    return;
-  }
+  s->r = eqg_arena_push_uninit(t->arena, (N ? N : 1) * sizeof *s->r);
+  s->live = eqg_arena_push_uninit(t->arena, N ? N : 1);
+  s->zeroed = eqg_arena_push(t->arena, N ? N : 1);
+  if (!s->r || !s->live || !s->zeroed) return false;
   size_t nr = 0;
   for (size_t k = 0; k < N; k++) {
     const eqg_tensor *o = t->nodes[k].out;
     const size_t size = eqg_tensor_size(o);
-    live[k] = o->grad && size == 0;   /* nothing to look up; cheap to run */
+    s->live[k] = o->grad && size == 0;   /* nothing to look up; cheap to run */
     if (o->grad && size > 0)
-      r[nr++] = (grad_range){ (uintptr_t)o->grad, (uintptr_t)(o->grad + size), k };
+      s->r[nr++] = (grad_range){ (uintptr_t)o->grad, (uintptr_t)(o->grad + size), k };
   }
-  qsort(r, nr, sizeof *r, cmp_range);
-  size_t k0 = producer_of(r, nr, y->grad);
-  if (k0 != SIZE_MAX) live[k0] = true;
+  qsort(s->r, nr, sizeof *s->r, cmp_range);
+  s->nr = nr;
+  size_t k0 = producer_of(s->r, nr, y->grad);
+  if (k0 != SIZE_MAX) s->live[k0] = true;
   for (size_t k = N; k-- > 0;) {
     const eqg_node *n = &t->nodes[k];
-    if (!live[k]) continue;
+    if (!s->live[k]) continue;
     for (int i = 0; i < n->n_in; i++) {
       if (!n->in[i] || !n->in[i]->grad) continue;
-      size_t p = producer_of(r, nr, n->in[i]->grad);
-      if (p != SIZE_MAX) live[p] = true;
+      size_t p = producer_of(s->r, nr, n->in[i]->grad);
+      if (p != SIZE_MAX) s->live[p] = true;
     }
   }
+  return true;
 }
 
 eqg_status eqg_tape_backward_seed(eqg_tape *t, eqg_tensor *y, const eqg_real *dy)
@@ -212,24 +245,24 @@ eqg_status eqg_tape_backward_seed(eqg_tape *t, eqg_tensor *y, const eqg_real *dy
   if (!y || !y->grad)
     return t->status = eqg_error_set(EQG_EINVAL,
                                      "backward: output does not depend on any tensor with a gradient");
-  size_t m = eqg_tensor_size(y);
-  for (size_t i = 0; i < m; i++) y->grad[i] += dy[i];
-  bool *live = eqg_arena_push_uninit(t->arena, t->n_nodes ? t->n_nodes : 1);
-  if (!live)
+  sweep s;
+  if (!sweep_init(t, y, &s))
     return t->status = eqg_error_set(EQG_ENOMEM, "backward: scratch for %zu nodes: %s",
                                      t->n_nodes, eqg_error_message());
-  mark_live(t, y, live);
+  zero_producer(t, &s, y->grad);
+  size_t m = eqg_tensor_size(y);
+  for (size_t i = 0; i < m; i++) y->grad[i] += dy[i];
   eqg_tape_profile *prof = t->profile;
   for (size_t k = t->n_nodes; k-- > 0;) {
     const eqg_node *n = &t->nodes[k];
-    if (!live[k]) continue;
+    if (!s.live[k]) continue;
+    const double t0 = prof ? profile_now() : 0;
+    for (int i = 0; i < n->n_in; i++)
+      if (n->in[i] && n->in[i]->grad) zero_producer(t, &s, n->in[i]->grad);
+    n->type->backward(n);
     if (prof) {
-      const double t0 = profile_now();
-      n->type->backward(n);
       prof->backward_s[n->kind] += profile_now() - t0;
       prof->backward_calls[n->kind]++;
-    } else {
-      n->type->backward(n);
     }
   }
   return EQG_OK;

@@ -61,7 +61,10 @@ eqg_tensor *eqg_tape_input(eqg_tape *t, size_t rows, size_t cols,
 eqg_status eqg_tape_backward(eqg_tape *t, eqg_tensor *loss);
 
 /* Backward from any output y with a given upstream gradient dy (same shape as
- * y): adds dy to y->grad, then sweeps.  Used by gradient checks. */
+ * y): adds dy to y->grad, then sweeps.  Used by gradient checks.  Every sweep
+ * starts the gradients of op outputs (y's too, if an op made it) from zero,
+ * and accumulates into those of leaves (tape inputs, parameters), which
+ * their owners zero. */
 eqg_status eqg_tape_backward_seed(eqg_tape *t, eqg_tensor *y, const eqg_real *dy);
 
 /* --- for op implementations --------------------------------------------- */
@@ -76,8 +79,10 @@ eqg_tensor *eqg_tape_fail(eqg_tape *t, eqg_status s, const char *fmt, ...)
 /* Start a node of `kind` with inputs in[0..n_in-1] and a (rows, cols) output.
  * Returns NULL if the tape already failed or an input is NULL.  The output's
  * data is UNINITIALISED (the op's forward must write every element; one that
- * accumulates zeroes it first); it gets a zeroed gradient iff gradients are
- * enabled and some input has one. */
+ * accumulates zeroes it first); it gets a gradient buffer iff gradients are
+ * enabled and some input has one, also uninitialised: the backward sweep
+ * zeroes it just before the first backward that accumulates into it, so an
+ * op's backward finds its inputs' gradients zeroed or partly accumulated. */
 eqg_node *eqg_tape_push(eqg_tape *t, eqg_op_kind kind, int n_in,
                         eqg_tensor *const in[], size_t rows, size_t cols);
 
