@@ -611,7 +611,10 @@ eqg_status eqg_nbt_train(eqg_nbt_result *res, const eqg_nbt_config *c,
   size_t *perm = malloc(n * sizeof *perm);
   nbt_work w = { 0 };
   eqg_status st = EQG_OK;
-  if (!m) return EQG_EINVAL;
+  if (!m) {   /* eqg_nbt_model_alloc has set the message */
+    st = EQG_EINVAL;
+    goto done;
+  }
   if (!tape || !rng || !perm) {
     st = eqg_error_set(EQG_ENOMEM, "out of memory");
     goto done;
