@@ -214,6 +214,7 @@ static void test_roundtrip_bitwise(void **state)
   assert_string_equal(got.model_config, "family=egnn width=64 depth=4");
   assert_string_equal(got.program, "test_checkpoint");
   assert_string_equal(got.version, eqg_version());
+  assert_string_equal(got.revision, eqg_revision());
   assert_true(got.seed == meta.seed);
   assert_int_equal(got.step, 1234);
   assert_int_equal(got.epoch, 7);
@@ -289,6 +290,16 @@ static void test_roundtrip_sgd_without_meta(void **state)
   assert_int_equal(r->step, 1);
   assert_string_equal(got.model_type, "");
   assert_int_equal(got.epoch, 0);
+
+  /* A checkpoint from before eqgnn_revision was written still loads, with
+   * revision "unknown". */
+  hid_t f;
+  assert_int_equal(eqg_h5_open(fx->path, true, &f), EQG_OK);
+  assert_true(H5Adelete(f, "eqgnn_revision") >= 0);
+  assert_int_equal(eqg_h5_close(f), EQG_OK);
+  memset(&got, 0, sizeof got);
+  assert_int_equal(eqg_checkpoint_load(fx->path, q, r, &got), EQG_OK);
+  assert_string_equal(got.revision, "unknown");
   eqg_optim_free(r);
   eqg_params_free(q);
   eqg_optim_free(o);

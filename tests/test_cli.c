@@ -528,6 +528,9 @@ static void test_provenance(void **state)
   assert_string_equal(pv.arguments,
                       "./build/experiments/train --seed 42 --name 'it'\\''s a test' ''");
   assert_string_equal(pv.version, eqg_version());
+  /* a git description or "unknown": one non-empty line */
+  assert_string_equal(pv.revision, eqg_revision());
+  assert_true(strlen(pv.revision) > 0 && !strchr(pv.revision, '\n'));
   /* 2024-05-01T12:34:56Z */
   assert_int_equal(strlen(pv.date), 20);
   assert_true(pv.date[4] == '-' && pv.date[10] == 'T' && pv.date[19] == 'Z');
@@ -551,6 +554,9 @@ static void test_provenance(void **state)
   free(s);
   assert_int_equal(eqg_h5_read_attr_string(f, "eqgnn_version", &s), EQG_OK);
   assert_string_equal(s, eqg_version());
+  free(s);
+  assert_int_equal(eqg_h5_read_attr_string(f, "eqgnn_revision", &s), EQG_OK);
+  assert_string_equal(s, eqg_revision());
   free(s);
   assert_int_equal(eqg_h5_read_attr_ulong(f, "seed", &seed), EQG_OK);
   assert_true(seed == 42);

@@ -254,6 +254,7 @@ eqg_status eqg_cli_provenance_init(eqg_cli_provenance *pv, int argc, char *const
   if (!pv->arguments) return eqg_error_set(EQG_ENOMEM, "provenance: out of memory");
   pv->seed = seed;
   snprintf(pv->version, sizeof pv->version, "%s", eqg_version());
+  snprintf(pv->revision, sizeof pv->revision, "%s", eqg_revision());
   time_t now = time(NULL);
   struct tm tm;
   if (now == (time_t)-1 || !gmtime_r(&now, &tm) ||
@@ -275,6 +276,7 @@ eqg_status eqg_cli_provenance_write(hid_t file, const eqg_cli_provenance *pv)
       (st = eqg_h5_write_attr_string(file, "arguments", pv->arguments ? pv->arguments : "")) ||
       (st = eqg_h5_write_attr_ulong(file, "seed", pv->seed)) ||
       (st = eqg_h5_write_attr_string(file, "eqgnn_version", pv->version)) ||
+      (st = eqg_h5_write_attr_string(file, "eqgnn_revision", pv->revision)) ||
       (st = eqg_h5_write_attr_string(file, "date", pv->date)))
     return eqg_error_prefix(st, "writing provenance: ");
   return EQG_OK;

@@ -101,13 +101,15 @@ typedef struct eqg_cli_provenance {
   char *arguments;      /* argv joined by spaces, shell-quoted where needed (malloc'd) */
   unsigned long seed;
   char version[32];     /* eqg_version() */
+  char revision[64];    /* eqg_revision() */
   char date[32];        /* UTC, ISO-8601: "2024-05-01T12:34:56Z" */
 } eqg_cli_provenance;
 
 eqg_status eqg_cli_provenance_init(eqg_cli_provenance *pv, int argc, char *const argv[],
                                    unsigned long seed);
 void eqg_cli_provenance_clear(eqg_cli_provenance *pv);   /* frees `arguments` */
-/* Root attributes program, arguments, seed, eqgnn_version, date of `file`. */
+/* Root attributes program, arguments, seed, eqgnn_version, eqgnn_revision,
+ * date of `file`. */
 eqg_status eqg_cli_provenance_write(hid_t file, const eqg_cli_provenance *pv);
 
 /* ---- progress bar ----------------------------------------------------------------

@@ -61,4 +61,10 @@ void eqg_assert_fail(const char *expr, const char *file, int line);
 /* Library version string, e.g. "0.1.0". */
 const char *eqg_version(void);
 
+/* The source revision the library was built from: `git describe --always
+ * --dirty` at build time (e.g. "8230936a1b2c" or "8230936a1b2c-dirty"), or
+ * "unknown" when built outside a git checkout.  Results and checkpoints
+ * record it (attribute eqgnn_revision). */
+const char *eqg_revision(void);
+
 #endif

@@ -1,5 +1,6 @@
 /* eqg_status.c: per-thread error messages and status names. */
 #include "core/eqg_core.h"
+#include "core/eqg_revision.h"   /* generated: EQG_REVISION */
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,3 +66,5 @@ void eqg_assert_fail(const char *expr, const char *file, int line)
 }
 
 const char *eqg_version(void) { return EQG_VERSION; }
+
+const char *eqg_revision(void) { return EQG_REVISION; }

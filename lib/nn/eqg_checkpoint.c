@@ -77,7 +77,8 @@ static eqg_status save_root_attrs(hid_t f, const eqg_checkpoint_meta *meta)
       (st = eqg_h5_write_attr_long(f, "step", meta->step)) ||
       (st = eqg_h5_write_attr_long(f, "epoch", meta->epoch)) ||
       (st = eqg_h5_write_attr_string(f, "program", meta->program)) ||
-      (st = eqg_h5_write_attr_string(f, "eqgnn_version", eqg_version())))
+      (st = eqg_h5_write_attr_string(f, "eqgnn_version", eqg_version())) ||
+      (st = eqg_h5_write_attr_string(f, "eqgnn_revision", eqg_revision())))
     return st;
   return EQG_OK;
 }
@@ -264,7 +265,11 @@ static eqg_status load_header(hid_t f, eqg_checkpoint_meta *m)
       (st = eqg_h5_read_attr_long(f, "step", &m->step)) ||
       (st = eqg_h5_read_attr_long(f, "epoch", &m->epoch)))
     return st;
-  return EQG_OK;
+  if (!eqg_h5_has_attr(f, "eqgnn_revision")) {   /* written before revisions were kept */
+    snprintf(m->revision, sizeof m->revision, "unknown");
+    return EQG_OK;
+  }
+  return read_text(f, "eqgnn_revision", m->revision, sizeof m->revision);
 }
 
 /* Read every entry of the model from g[0] (/params) or g[1] (/buffers; may be

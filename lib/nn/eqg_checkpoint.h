@@ -42,6 +42,9 @@ typedef struct eqg_checkpoint_meta {
   long epoch;
   char version[32];         /* load: eqgnn version that wrote the file; save ignores it
                              * and writes eqg_version() */
+  char revision[64];        /* load: its source revision (eqg_revision(); "unknown" for
+                             * files written before the attribute existed); save
+                             * ignores it and writes eqg_revision() */
 } eqg_checkpoint_meta;
 
 /* `opt` and `meta` may be NULL (no /optim group; empty strings and zeros).
