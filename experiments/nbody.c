@@ -29,8 +29,9 @@ typedef struct options {
   long n_train, epochs, checkpoint_every, stop_after;
   bool resume;
   eqg_nbt_cli d;           /* data, frames, batch, lr, evaluation, threads, seed, quick */
-  const char *out, *checkpoint;   /* NULL -> nbody_<model>.h5, nbody_<model>.ckpt.h5 */
-  char out_buf[256], ckpt_buf[256];
+  /* NULL -> nbody_<model>.h5, nbody_<model>.ckpt.h5, nbody_<model>.best.h5 */
+  const char *out, *checkpoint, *best;
+  char out_buf[256], ckpt_buf[256], best_buf[256];
 } options;
 
 static void usage(FILE *f)
@@ -87,6 +88,9 @@ static void usage(FILE *f)
 "      --resume           continue from --checkpoint (same model, seed, data\n"
 "                         sizes, frames, batch and lr; --epochs may grow); the\n"
 "                         result is bitwise that of an uninterrupted run\n"
+"      --best FILE        parameters of the best validation epoch, written\n"
+"                         atomically at every improvement (default\n"
+"                         nbody_<model>.best.h5; read by analysis/nbody_errors)\n"
 "      --stop-after N     stop after epoch N with a checkpoint, as if killed\n"
 "                         (continue later with --resume)\n"
 "      --threads N        BLAS/OpenMP threads, 1..1024 (default 1); keep it\n"
@@ -115,7 +119,7 @@ static const char PROG[] = "nbody";
 static int parse_options(int argc, char *argv[], options *o)
 {
   enum { O_MODEL = 256, O_N_TRAIN, O_EPOCHS, O_CHECKPOINT, O_CKPT_EVERY, O_RESUME,
-         O_STOP_AFTER, O_OUT };
+         O_STOP_AFTER, O_OUT, O_BEST };
   static const struct option longopts[] = {
     { "help", no_argument, NULL, 'h' },
     { "model", required_argument, NULL, O_MODEL },
@@ -126,6 +130,7 @@ static int parse_options(int argc, char *argv[], options *o)
     { "resume", no_argument, NULL, O_RESUME },
     { "stop-after", required_argument, NULL, O_STOP_AFTER },
     { "out", required_argument, NULL, O_OUT },
+    { "best", required_argument, NULL, O_BEST },
     EQG_NBT_CLI_LONGOPTS,
     { NULL, 0, NULL, 0 }
   };
@@ -166,6 +171,7 @@ static int parse_options(int argc, char *argv[], options *o)
       st = eqg_cli_parse_long("--stop-after", optarg, 1, 100000000, &o->stop_after);
       break;
     case O_OUT: o->out = optarg; break;
+    case O_BEST: o->best = optarg; break;
     default: return eqg_cli_getopt_error(PROG, c, argv);   /* ':' or '?' */
     }
     if (st != EQG_OK) return eqg_cli_usage_error(PROG, "%s", eqg_error_message());
@@ -191,10 +197,18 @@ static int parse_options(int argc, char *argv[], options *o)
     snprintf(o->ckpt_buf, sizeof o->ckpt_buf, "nbody_%s.ckpt.h5", name);
     o->checkpoint = o->ckpt_buf;
   }
+  if (!o->best) {
+    snprintf(o->best_buf, sizeof o->best_buf, "nbody_%s.best.h5", name);
+    o->best = o->best_buf;
+  }
   if (!*o->out) return eqg_cli_usage_error(PROG, "--out: empty file name");
   if (!*o->checkpoint) return eqg_cli_usage_error(PROG, "--checkpoint: empty file name");
+  if (!*o->best) return eqg_cli_usage_error(PROG, "--best: empty file name");
   if (strcmp(o->out, o->checkpoint) == 0)
     return eqg_cli_usage_error(PROG, "--out and --checkpoint name the same file");
+  if (strcmp(o->best, o->out) == 0 || strcmp(o->best, o->checkpoint) == 0)
+    return eqg_cli_usage_error(PROG, "--best names the same file as --%s",
+                               strcmp(o->best, o->out) == 0 ? "out" : "checkpoint");
   return -1;
 }
 
@@ -258,6 +272,7 @@ static eqg_status write_results(const run_ctx *x, const eqg_nbt_result *r, bool 
       (st = eqg_h5_write_attr_ulong(f, "n_test", (unsigned long)x->n[2])) ||
       (st = eqg_h5_write_attr_ulong(f, "n_particles", (unsigned long)x->train->n_particles)) ||
       (st = eqg_h5_write_attr_string(f, "checkpoint", o->checkpoint)) ||
+      (st = eqg_h5_write_attr_string(f, "best_params", o->best)) ||
       (st = eqg_nbt_cli_write_attrs(f, &o->d)) ||
       (st = eqg_h5_write_attr_string(f, "params_digest", complete ? digest : "")))
     goto fail;
@@ -297,9 +312,10 @@ int main(int argc, char *argv[])
     fprintf(stderr, "nbody: out of memory\n");
     return 1;
   }
-  if (strcmp(csv, o.checkpoint) == 0) {
+  if (strcmp(csv, o.checkpoint) == 0 || strcmp(csv, o.best) == 0) {
+    const char *opt = strcmp(csv, o.best) == 0 ? "best" : "checkpoint";
     free(csv);
-    return eqg_cli_usage_error(PROG, "--checkpoint names the CSV written beside --out");
+    return eqg_cli_usage_error(PROG, "--%s names the CSV written beside --out", opt);
   }
   if ((st = eqg_cli_provenance_init(&pv, argc, argv, o.d.seed)) != EQG_OK ||
       (st = eqg_nbt_cli_load(&o.d, split, o.n_train)) != EQG_OK)
@@ -324,8 +340,8 @@ int main(int argc, char *argv[])
          "%ld epochs, eval every %ld, seed %lu, %ld thread%s\n", o.d.lr, o.d.batch,
          split[0].n / (size_t)o.d.batch, o.epochs, o.d.eval_every, o.d.seed,
          o.d.threads, o.d.threads == 1 ? "" : "s");
-  printf("files  checkpoint %s (every %ld epochs)%s; results %s, %s\n\n", o.checkpoint,
-         o.checkpoint_every, o.resume ? ", resuming" : "", o.out, csv);
+  printf("files  checkpoint %s (every %ld epochs)%s; best parameters %s; results %s, %s\n\n",
+         o.checkpoint, o.checkpoint_every, o.resume ? ", resuming" : "", o.best, o.out, csv);
   fflush(stdout);
 
   eqg_nbt_config cfg = eqg_nbt_config_default(o.model);
@@ -339,6 +355,7 @@ int main(int argc, char *argv[])
   cfg.checkpoint = o.checkpoint;
   cfg.checkpoint_every = o.checkpoint_every;
   cfg.resume = o.resume;
+  cfg.best = o.best;
   cfg.stop_after = o.stop_after;
   cfg.program = pv.program;
   cfg.label = eqg_nbt_model_name(o.model);
@@ -370,7 +387,8 @@ int main(int argc, char *argv[])
          "params=fnv1a64:%016" PRIx64 "\n", res.epoch, res.best_epoch,
          res.best_epoch ? res.best_valid : NAN, res.best_epoch ? res.test_at_best : NAN,
          res.digest);
-  printf("files  %s, %s, checkpoint %s\n", o.out, csv, o.checkpoint);
+  printf("files  %s, %s, checkpoint %s, best parameters %s\n", o.out, csv, o.checkpoint,
+         o.best);
   rc = 0;
   goto done;
 fail:

@@ -316,9 +316,10 @@ static eqg_status build_batch(nbt_work *w, const eqg_nbt_model *m, const eqg_nbt
 }
 
 /* MSE of the model over every position coordinate of split s, in batches of
- * w->cap samples, summed in sample order. */
-static eqg_status evaluate(double *mse, eqg_tape *t, nbt_work *w, eqg_nbt_model *m,
-                           const eqg_nbt_split *s)
+ * w->cap samples, summed in sample order; per_sample (s->n, may be NULL) gets
+ * each sample's MSE (its own sum, so *mse keeps the bits of a run without). */
+static eqg_status evaluate(double *mse, double *per_sample, eqg_tape *t, nbt_work *w,
+                           eqg_nbt_model *m, const eqg_nbt_split *s)
 {
   t->training = false;
   t->grad_enabled = false;
@@ -330,9 +331,16 @@ static eqg_status evaluate(double *mse, eqg_tape *t, nbt_work *w, eqg_nbt_model 
     eqg_tape_reset(t);
     eqg_tensor *pred = model_forward(t, m, w->b);   /* (nb P, 3) */
     if (!pred) return eqg_error_prefix(eqg_tape_status(t), "evaluation: ");
-    for (size_t r = 0; r < nb * s->n_particles * D; r++) {
+    const size_t row = s->n_particles * D;   /* coordinates per sample */
+    for (size_t r = 0; r < nb * row; r++) {
       const double d = pred->data[r] - w->y[r];
       sse += d * d;
+    }
+    for (size_t k = 0; per_sample && k < nb; k++) {
+      double e = 0;
+      for (size_t r = k * row; r < (k + 1) * row; r++)
+        e += (pred->data[r] - w->y[r]) * (pred->data[r] - w->y[r]);
+      per_sample[s0 + k] = e / (double)row;
     }
   }
   *mse = sse / (double)(s->n * s->n_particles * D);
@@ -560,6 +568,143 @@ done:
 
 /* ---- training ------------------------------------------------------------------- */
 
+/* ---- best parameters ------------------------------------------------------------ */
+
+typedef struct best_state {
+  const eqg_nbt_config *c;
+  size_t n_train, n_test;
+  const eqg_nbt_result *r;   /* its best is the current epoch */
+} best_state;
+
+static eqg_status write_best(hid_t g, const void *ctx)
+{
+  const best_state *s = ctx;
+  eqg_status st;
+  if ((st = eqg_h5_write_attr_string(g, "model", eqg_nbt_model_name(s->c->model))) ||
+      (st = eqg_h5_write_attr_ulong(g, "seed", s->c->seed)) ||
+      (st = eqg_h5_write_attr_long(g, "epoch", s->r->best_epoch)) ||
+      (st = eqg_h5_write_attr_double(g, "valid_mse", s->r->best_valid)) ||
+      (st = eqg_h5_write_attr_double(g, "test_mse", s->r->test_at_best)) ||
+      (st = eqg_h5_write_attr_long(g, "input_frame", s->c->input_frame)) ||
+      (st = eqg_h5_write_attr_long(g, "target_frame", s->c->target_frame)) ||
+      (st = eqg_h5_write_attr_ulong(g, "n_train", (unsigned long)s->n_train)) ||
+      (st = eqg_h5_write_attr_ulong(g, "n_test", (unsigned long)s->n_test)) ||
+      (st = eqg_h5_write_attr_ulong(g, "batch", (unsigned long)s->c->batch)))
+    return st;
+  return EQG_OK;
+}
+
+/* The parameters of the current epoch, the best so far, to c->best. */
+static eqg_status save_best(const eqg_nbt_config *c, const eqg_nbt_model *m,
+                            const eqg_optim *o, size_t n_train, size_t n_test,
+                            const eqg_nbt_result *r)
+{
+  eqg_checkpoint_meta meta = { .seed = c->seed, .step = o->step, .epoch = r->epoch };
+  snprintf(meta.model_type, sizeof meta.model_type, "%s", eqg_nbt_model_name(c->model));
+  snprintf(meta.model_config, sizeof meta.model_config, "%s", r->model_config);
+  snprintf(meta.program, sizeof meta.program, "%s", c->program ? c->program : "");
+  const best_state s = { .c = c, .n_train = n_train, .n_test = n_test, .r = r };
+  eqg_status st = eqg_checkpoint_save_group(c->best, m->params, NULL, &meta, "nbody_best",
+                                            write_best, &s);
+  return st != EQG_OK ? eqg_error_prefix(st, "best parameters: ") : EQG_OK;
+}
+
+eqg_status eqg_nbt_model_load(eqg_nbt_model **out, eqg_nbt_best_info *info, const char *path)
+{
+  *out = NULL;
+  hid_t f = -1, g = -1;
+  char *model = NULL;
+  eqg_nbt_best_info b = { 0 };
+  eqg_status st = eqg_checkpoint_group_open(path, "nbody_best", "nbody (its best-parameters "
+                                            "file, --best)", &f, &g);
+  if (st != EQG_OK) return st;
+  if ((st = eqg_h5_read_attr_string(g, "model", &model)) ||
+      (st = eqg_h5_read_attr_ulong(g, "seed", &b.seed)) ||
+      (st = eqg_h5_read_attr_long(g, "epoch", &b.epoch)) ||
+      (st = eqg_h5_read_attr_double(g, "valid_mse", &b.valid_mse)) ||
+      (st = eqg_h5_read_attr_double(g, "test_mse", &b.test_mse)) ||
+      (st = eqg_h5_read_attr_long(g, "input_frame", &b.input_frame)) ||
+      (st = eqg_h5_read_attr_long(g, "target_frame", &b.target_frame)) ||
+      (st = eqg_h5_read_attr_ulong(g, "n_train", &b.n_train)) ||
+      (st = eqg_h5_read_attr_ulong(g, "n_test", &b.n_test)) ||
+      (st = eqg_h5_read_attr_ulong(g, "batch", &b.batch)) ||
+      (st = eqg_nbt_model_find(model, &b.model))) {
+    st = eqg_error_prefix(st, "'%s' /nbody_best: ", path);
+    goto done;
+  }
+  eqg_h5_close(g);
+  eqg_h5_close(f);
+  g = f = -1;
+  eqg_nbt_model *m = eqg_nbt_model_alloc(b.model, b.seed);
+  if (!m) {
+    st = EQG_ENOMEM;
+    goto done;
+  }
+  eqg_checkpoint_meta meta;
+  if ((st = eqg_checkpoint_load(path, m->params, NULL, &meta)) != EQG_OK) {
+    eqg_nbt_model_free(m);
+    goto done;
+  }
+  if (meta.epoch != b.epoch || strcmp(meta.model_type, model) != 0) {
+    eqg_nbt_model_free(m);
+    st = eqg_error_set(EQG_EFORMAT, "'%s': root metadata (model %s, epoch %ld) disagree with "
+                       "/nbody_best (model %s, epoch %ld)", path, meta.model_type, meta.epoch,
+                       model, b.epoch);
+    goto done;
+  }
+  *out = m;
+  if (info) *info = b;
+done:
+  free(model);
+  eqg_h5_close(g);
+  eqg_h5_close(f);
+  return st;
+}
+
+/* On --resume: does c->best hold this run's best epoch so far (or a later one
+ * that the replay will write again)?  If not, say so on stderr: its
+ * parameters cannot be recovered, and the file is rewritten at the next
+ * improvement. */
+static void check_best_on_resume(const eqg_nbt_config *c, const eqg_nbt_result *r)
+{
+  eqg_nbt_model *m = NULL;
+  eqg_nbt_best_info b;
+  const char *why = NULL;
+  char msg[512];
+  if (eqg_nbt_model_load(&m, &b, c->best) != EQG_OK) {
+    snprintf(msg, sizeof msg, "%s", eqg_error_message());
+    why = msg;
+  } else if (b.model != c->model || b.seed != c->seed) {
+    why = "it is from another run (model or seed)";
+  } else if (r->best_epoch && b.epoch != r->best_epoch && b.epoch <= r->epoch) {
+    snprintf(msg, sizeof msg, "it holds epoch %ld, not this run's best epoch %ld", b.epoch,
+             r->best_epoch);
+    why = msg;
+  }
+  eqg_nbt_model_free(m);
+  if (why && r->best_epoch)
+    fprintf(stderr, "%s: warning: best parameters '%s': %s; it is rewritten at the next "
+            "improvement of the validation MSE\n", c->program ? c->program : "nbody", c->best,
+            why);
+}
+
+eqg_status eqg_nbt_evaluate(eqg_nbt_model *m, const eqg_nbt_split *s, size_t batch,
+                            double *mse, double *per_sample)
+{
+  if (batch == 0 || s->n == 0)
+    return eqg_error_set(EQG_EINVAL, "evaluation: %zu samples in batches of %zu", s->n, batch);
+  nbt_work w;
+  eqg_tape *t = eqg_tape_alloc((size_t)1 << 22, NULL);
+  if (!t) return EQG_ENOMEM;
+  eqg_status st = work_alloc(&w, m, batch < s->n ? batch : s->n, s->n_particles, s->n);
+  if (st == EQG_OK) {
+    st = evaluate(mse, per_sample, t, &w, m, s);
+    work_free(&w);
+  }
+  eqg_tape_free(t);
+  return st;
+}
+
 eqg_nbt_config eqg_nbt_config_default(eqg_nbt_model_kind model)
 {
   return (eqg_nbt_config){
@@ -630,6 +775,7 @@ eqg_status eqg_nbt_train(eqg_nbt_result *res, const eqg_nbt_config *c,
   res->n_params = eqg_params_count(m->params);
   eqg_nbt_model_describe(m, res->model_config, sizeof res->model_config);
   if (c->resume && (st = load_checkpoint(c, m, opt, n, res)) != EQG_OK) goto done;
+  if (c->resume && c->best) check_best_on_resume(c, res);
 
   const size_t steps_per_epoch = n / B;   /* drop last */
   const long first = res->epoch;
@@ -675,10 +821,10 @@ eqg_status eqg_nbt_train(eqg_nbt_result *res, const eqg_nbt_config *c,
     res->step = opt->step;
     if (res->epoch % c->eval_every == 0 || res->epoch == c->epochs) {
       double v_mse, t_mse = NAN;
-      if ((st = evaluate(&v_mse, tape, &w, m, valid)) != EQG_OK) goto fail_epoch;
+      if ((st = evaluate(&v_mse, NULL, tape, &w, m, valid)) != EQG_OK) goto fail_epoch;
       const bool improves = res->best_epoch == 0 || v_mse < res->best_valid;
       if ((c->test_every_eval || improves) &&
-          (st = evaluate(&t_mse, tape, &w, m, test)) != EQG_OK)
+          (st = evaluate(&t_mse, NULL, tape, &w, m, test)) != EQG_OK)
         goto fail_epoch;
       if ((st = result_reserve(res, res->n_evals + 1)) != EQG_OK) goto fail_epoch;
       const size_t i = res->n_evals++;
@@ -687,6 +833,9 @@ eqg_status eqg_nbt_train(eqg_nbt_result *res, const eqg_nbt_config *c,
       res->valid_mse[i] = v_mse;
       res->test_mse[i] = t_mse;
       result_update_best(res, i);
+      if (c->best && res->best_epoch == res->epoch &&
+          (st = save_best(c, m, opt, n, test->n, res)) != EQG_OK)
+        goto fail_epoch;
       if (c->table && (res->epoch % row_every == 0 || res->epoch == c->epochs ||
                        res->epoch == last))
         table_row(&pb, res, i);

@@ -35,7 +35,21 @@
  * n_evals).  Resuming checks those settings against the current ones, loads
  * the parameters and optimiser, keeps the history up to the checkpoint's epoch
  * and continues with epoch + 1.  With the same --threads the final parameters
- * and every MSE are bitwise those of an uninterrupted run. */
+ * and every MSE are bitwise those of an uninterrupted run.
+ *
+ * Best parameters.  With cfg.best set, the parameters of the best validation
+ * epoch are written (atomically) to that file whenever the validation MSE
+ * improves: the eqg_checkpoint.h layout without optimiser (meta epoch = that
+ * epoch) plus a group /nbody_best with attributes model, seed, epoch,
+ * valid_mse, test_mse, input_frame, target_frame, n_train, n_test, batch, so
+ * that the model
+ * behind the reported test MSE can be loaded (eqg_nbt_model_load) and
+ * examined (eqg_nbt_evaluate, analysis/nbody_errors).  A resumed run replays
+ * the epochs after its checkpoint, so a best file written after the
+ * checkpoint by the killed process is rewritten with the same bits; one that
+ * holds another run's parameters or no longer the best epoch (deleted,
+ * replaced) is reported on stderr when resuming, and rewritten at the next
+ * improvement. */
 #ifndef EQG_NBODY_TRAIN_H
 #define EQG_NBODY_TRAIN_H
 
@@ -139,6 +153,7 @@ typedef struct eqg_nbt_config {
   const char *checkpoint;
   long checkpoint_every;   /* epochs; the last epoch is always saved */
   bool resume;             /* start from `checkpoint` */
+  const char *best;        /* parameters of the best validation epoch (NULL: none) */
   long stop_after;         /* > 0: stop after this epoch (saved), as if killed */
   const char *program;     /* checkpoint meta */
   /* output */
@@ -181,6 +196,29 @@ void eqg_nbt_result_clear(eqg_nbt_result *r);   /* frees the history; zeroed is 
 eqg_status eqg_nbt_train(eqg_nbt_result *res, const eqg_nbt_config *cfg,
                          const eqg_nbt_split *train, const eqg_nbt_split *valid,
                          const eqg_nbt_split *test);
+
+/* ---- trained models ----------------------------------------------------------------- */
+
+/* Information of a best-parameters file (its /nbody_best group). */
+typedef struct eqg_nbt_best_info {
+  eqg_nbt_model_kind model;
+  unsigned long seed;
+  long epoch, input_frame, target_frame;
+  unsigned long n_train, n_test, batch;
+  double valid_mse, test_mse;
+} eqg_nbt_best_info;
+
+/* A new model with the parameters of a best-parameters file (cfg.best).
+ * EQG_EIO / EQG_EFORMAT naming the file for a missing or corrupt file or one
+ * that is not an N-body best file; *info (may be NULL) gets its group. */
+eqg_status eqg_nbt_model_load(eqg_nbt_model **out, eqg_nbt_best_info *info, const char *path);
+
+/* MSE of m over every position coordinate of s, evaluated as training does (in
+ * batches of `batch` samples, summed in sample order: the bits of the MSE that
+ * training reported for the same parameters and split), and if per_sample is
+ * not NULL the MSE of each sample (s->n).  EQG_ENONFINITE if it is not finite. */
+eqg_status eqg_nbt_evaluate(eqg_nbt_model *m, const eqg_nbt_split *s, size_t batch,
+                            double *mse, double *per_sample);
 
 /* mt19937 seed of epoch e's shuffle: SplitMix64 of (seed << 32 | e), low 32 bits. */
 unsigned long eqg_nbt_epoch_seed(unsigned long seed, long epoch);
