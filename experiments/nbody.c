@@ -106,7 +106,9 @@ static void usage(FILE *f)
 "of the parameters) on stdout; a progress bar with the loss and ETA on stderr\n"
 "when it is a terminal.  The HDF5 file holds per-evaluation datasets epoch,\n"
 "train_mse (mean minibatch loss of that epoch), valid_mse, test_mse and the\n"
-"summary and provenance as attributes; the CSV holds the datasets.\n"
+"summary and provenance as attributes; the CSV holds the datasets.  The\n"
+"--best file holds the parameters of the best validation epoch and, in\n"
+"/nbody_best, that epoch, its MSEs and the settings needed to evaluate them.\n"
 "\n"
 "Exit status: 0 on success, 1 on missing or corrupt data, I/O failure,\n"
 "a checkpoint that does not match, or divergence; 2 on bad options.\n", f);
