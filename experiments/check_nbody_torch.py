@@ -20,7 +20,7 @@ the same function of the same parameters.
 
 Usage: /usr/bin/python3 experiments/check_nbody_torch.py --datadir DIR
        [--epochs N] [--n-train 3000] [--seed S] [--float64] [--threads T]
-       [--csv FILE] [--eval-checkpoint FILE]
+       [--csv FILE] [--errors-csv FILE] [--eval-checkpoint FILE]
        (Debian: apt-get install python3-torch python3-h5py)
 """
 import argparse
@@ -65,8 +65,9 @@ def predict(model, x0, v0, q, edges):
     return model(h, x, edges, v, edge_attr).reshape(G, P, 3)
 
 
-def evaluate(model, data, batch):
-    """MSE over all coordinates, in batches (the last one may be short)."""
+def evaluate(model, data, batch, per_traj=None):
+    """MSE over all coordinates, in batches (the last one may be short); if
+    per_traj is a list, the MSE of every trajectory is appended to it."""
     x0, v0, q, xt = data
     total, n = 0.0, x0.shape[0]
     with torch.no_grad():
@@ -74,6 +75,8 @@ def evaluate(model, data, batch):
             e = min(n, s + batch)
             pred = predict(model, x0[s:e], v0[s:e], q[s:e], edges_of(e - s))
             total += torch.sum((pred - xt[s:e]) ** 2).item()
+            if per_traj is not None:
+                per_traj += torch.mean((pred - xt[s:e]) ** 2, dim=(1, 2)).tolist()
     return total / (n * P * 3)
 
 
@@ -114,6 +117,9 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--float64", action="store_true")
     ap.add_argument("--csv", help="write epoch,train,valid,test rows here")
+    ap.add_argument("--errors-csv", metavar="FILE",
+                    help="write traj,mse: the test MSE of every trajectory at the best "
+                         "validation epoch (as analysis/nbody_errors --out for eqgnn)")
     ap.add_argument("--eval-checkpoint", metavar="FILE",
                     help="evaluate an eqgnn egnn checkpoint instead of training")
     a = ap.parse_args()
@@ -138,6 +144,7 @@ def main():
     if csv:
         csv.write("epoch,train_mse,valid_mse,test_mse\n")
     best = (float("inf"), 0, 0.0)
+    best_traj = []
     t0 = time.time()
     for epoch in range(1, a.epochs + 1):
         perm = torch.randperm(a.n_train)
@@ -151,9 +158,12 @@ def main():
             opt.step()
             run += loss.item()
         if epoch % a.eval_every == 0 or epoch == a.epochs:
-            va, te = evaluate(model, sets["valid"], a.batch), evaluate(model, sets["test"], a.batch)
+            per_traj = []
+            va = evaluate(model, sets["valid"], a.batch)
+            te = evaluate(model, sets["test"], a.batch, per_traj)
             if va < best[0]:
                 best = (va, epoch, te)
+                best_traj = per_traj
             line = f"{epoch},{run / n_batches:.17g},{va:.17g},{te:.17g}"
             if csv:
                 csv.write(line + "\n")
@@ -161,6 +171,11 @@ def main():
             print(f"epoch {epoch:6d}  train {run / n_batches:.4e}  valid {va:.4e}  test {te:.4e}"
                   f"  ({time.time() - t0:.0f} s)", flush=True)
     print(f"best validation {best[0]:.4e} at epoch {best[1]}: test MSE {best[2]:.4e}")
+    if a.errors_csv:
+        with open(a.errors_csv + ".tmp", "w") as f:
+            f.write("traj,mse\n")
+            f.writelines(f"{i},{m:.17g}\n" for i, m in enumerate(best_traj))
+        os.replace(a.errors_csv + ".tmp", a.errors_csv)
 
 
 if __name__ == "__main__":
