@@ -566,8 +566,6 @@ done:
   return st;
 }
 
-/* ---- training ------------------------------------------------------------------- */
-
 /* ---- best parameters ------------------------------------------------------------ */
 
 typedef struct best_state {
@@ -704,6 +702,8 @@ eqg_status eqg_nbt_evaluate(eqg_nbt_model *m, const eqg_nbt_split *s, size_t bat
   eqg_tape_free(t);
   return st;
 }
+
+/* ---- training ------------------------------------------------------------------- */
 
 eqg_nbt_config eqg_nbt_config_default(eqg_nbt_model_kind model)
 {
