@@ -214,8 +214,8 @@ static eqg_status report(const options *o, const double *mse, const size_t *clip
   for (size_t s = 0; s < n; s++) pick[s] = true;
   for (size_t i = 0; i < k1; i++) pick[worst[i]] = false;
   size_t cnt, cnt2;
-  const double median = n % 2 ? mse[worst[n / 2]] : 0.5 * (mse[worst[n / 2 - 1]] +
-                                                             mse[worst[n / 2]]);
+  memcpy(neg_d, mse, n * sizeof *neg_d);   /* scratch: the median sorts it */
+  const double median = eqg_cli_median(neg_d, n);
   printf("\nMSE without the worst 1 %%: %.4e; median trajectory MSE %.4e\n",
          mean_where(mse, pick, n, &cnt), median);
   for (size_t s = 0; s < n; s++) pick[s] = clipped[s] > 0;

@@ -332,15 +332,14 @@ static eqg_status evaluate(double *mse, double *per_sample, eqg_tape *t, nbt_wor
     eqg_tensor *pred = model_forward(t, m, w->b);   /* (nb P, 3) */
     if (!pred) return eqg_error_prefix(eqg_tape_status(t), "evaluation: ");
     const size_t row = s->n_particles * D;   /* coordinates per sample */
-    for (size_t r = 0; r < nb * row; r++) {
-      const double d = pred->data[r] - w->y[r];
-      sse += d * d;
-    }
-    for (size_t k = 0; per_sample && k < nb; k++) {
-      double e = 0;
-      for (size_t r = k * row; r < (k + 1) * row; r++)
-        e += (pred->data[r] - w->y[r]) * (pred->data[r] - w->y[r]);
-      per_sample[s0 + k] = e / (double)row;
+    for (size_t k = 0; k < nb; k++) {
+      double e = 0;   /* sse keeps its own running sum, in element order */
+      for (size_t r = k * row; r < (k + 1) * row; r++) {
+        const double d = pred->data[r] - w->y[r];
+        sse += d * d;
+        e += d * d;
+      }
+      if (per_sample) per_sample[s0 + k] = e / (double)row;
     }
   }
   *mse = sse / (double)(s->n * s->n_particles * D);
@@ -607,56 +606,55 @@ static eqg_status save_best(const eqg_nbt_config *c, const eqg_nbt_model *m,
   return st != EQG_OK ? eqg_error_prefix(st, "best parameters: ") : EQG_OK;
 }
 
-eqg_status eqg_nbt_model_load(eqg_nbt_model **out, eqg_nbt_best_info *info, const char *path)
+/* The /nbody_best group of a best-parameters file. */
+static eqg_status best_info_read(const char *path, eqg_nbt_best_info *b)
 {
-  *out = NULL;
   hid_t f = -1, g = -1;
   char *model = NULL;
-  eqg_nbt_best_info b = { 0 };
+  *b = (eqg_nbt_best_info){ 0 };
   eqg_status st = eqg_checkpoint_group_open(path, "nbody_best", "nbody (its best-parameters "
                                             "file, --best)", &f, &g);
   if (st != EQG_OK) return st;
   if ((st = eqg_h5_read_attr_string(g, "model", &model)) ||
-      (st = eqg_h5_read_attr_ulong(g, "seed", &b.seed)) ||
-      (st = eqg_h5_read_attr_long(g, "epoch", &b.epoch)) ||
-      (st = eqg_h5_read_attr_double(g, "valid_mse", &b.valid_mse)) ||
-      (st = eqg_h5_read_attr_double(g, "test_mse", &b.test_mse)) ||
-      (st = eqg_h5_read_attr_long(g, "input_frame", &b.input_frame)) ||
-      (st = eqg_h5_read_attr_long(g, "target_frame", &b.target_frame)) ||
-      (st = eqg_h5_read_attr_ulong(g, "n_train", &b.n_train)) ||
-      (st = eqg_h5_read_attr_ulong(g, "n_test", &b.n_test)) ||
-      (st = eqg_h5_read_attr_ulong(g, "batch", &b.batch)) ||
-      (st = eqg_nbt_model_find(model, &b.model))) {
+      (st = eqg_h5_read_attr_ulong(g, "seed", &b->seed)) ||
+      (st = eqg_h5_read_attr_long(g, "epoch", &b->epoch)) ||
+      (st = eqg_h5_read_attr_double(g, "valid_mse", &b->valid_mse)) ||
+      (st = eqg_h5_read_attr_double(g, "test_mse", &b->test_mse)) ||
+      (st = eqg_h5_read_attr_long(g, "input_frame", &b->input_frame)) ||
+      (st = eqg_h5_read_attr_long(g, "target_frame", &b->target_frame)) ||
+      (st = eqg_h5_read_attr_ulong(g, "n_train", &b->n_train)) ||
+      (st = eqg_h5_read_attr_ulong(g, "n_test", &b->n_test)) ||
+      (st = eqg_h5_read_attr_ulong(g, "batch", &b->batch)) ||
+      (st = eqg_nbt_model_find(model, &b->model)))
     st = eqg_error_prefix(st, "'%s' /nbody_best: ", path);
-    goto done;
-  }
-  eqg_h5_close(g);
-  eqg_h5_close(f);
-  g = f = -1;
-  eqg_nbt_model *m = eqg_nbt_model_alloc(b.model, b.seed);
-  if (!m) {
-    st = EQG_ENOMEM;
-    goto done;
-  }
-  eqg_checkpoint_meta meta;
-  if ((st = eqg_checkpoint_load(path, m->params, NULL, &meta)) != EQG_OK) {
-    eqg_nbt_model_free(m);
-    goto done;
-  }
-  if (meta.epoch != b.epoch || strcmp(meta.model_type, model) != 0) {
-    eqg_nbt_model_free(m);
-    st = eqg_error_set(EQG_EFORMAT, "'%s': root metadata (model %s, epoch %ld) disagree with "
-                       "/nbody_best (model %s, epoch %ld)", path, meta.model_type, meta.epoch,
-                       model, b.epoch);
-    goto done;
-  }
-  *out = m;
-  if (info) *info = b;
-done:
   free(model);
   eqg_h5_close(g);
   eqg_h5_close(f);
   return st;
+}
+
+eqg_status eqg_nbt_model_load(eqg_nbt_model **out, eqg_nbt_best_info *info, const char *path)
+{
+  *out = NULL;
+  eqg_nbt_best_info b;
+  eqg_status st = best_info_read(path, &b);
+  if (st != EQG_OK) return st;
+  eqg_nbt_model *m = eqg_nbt_model_alloc(b.model, b.seed);
+  if (!m) return EQG_ENOMEM;
+  eqg_checkpoint_meta meta;
+  const char *name = eqg_nbt_model_name(b.model);
+  if ((st = eqg_checkpoint_load(path, m->params, NULL, &meta)) == EQG_OK &&
+      (meta.epoch != b.epoch || strcmp(meta.model_type, name) != 0))
+    st = eqg_error_set(EQG_EFORMAT, "'%s': root metadata (model %s, epoch %ld) disagree with "
+                       "/nbody_best (model %s, epoch %ld)", path, meta.model_type, meta.epoch,
+                       name, b.epoch);
+  if (st != EQG_OK) {
+    eqg_nbt_model_free(m);
+    return st;
+  }
+  *out = m;
+  if (info) *info = b;
+  return EQG_OK;
 }
 
 /* On --resume: does c->best hold this run's best epoch so far (or a later one
@@ -665,11 +663,10 @@ done:
  * improvement. */
 static void check_best_on_resume(const eqg_nbt_config *c, const eqg_nbt_result *r)
 {
-  eqg_nbt_model *m = NULL;
   eqg_nbt_best_info b;
   const char *why = NULL;
   char msg[512];
-  if (eqg_nbt_model_load(&m, &b, c->best) != EQG_OK) {
+  if (best_info_read(c->best, &b) != EQG_OK) {
     snprintf(msg, sizeof msg, "%s", eqg_error_message());
     why = msg;
   } else if (b.model != c->model || b.seed != c->seed) {
@@ -679,7 +676,6 @@ static void check_best_on_resume(const eqg_nbt_config *c, const eqg_nbt_result *
              r->best_epoch);
     why = msg;
   }
-  eqg_nbt_model_free(m);
   if (why && r->best_epoch)
     fprintf(stderr, "%s: warning: best parameters '%s': %s; it is rewritten at the next "
             "improvement of the validation MSE\n", c->program ? c->program : "nbody", c->best,
