@@ -31,7 +31,7 @@ typedef struct options {
   eqg_nbt_cli d;           /* data, frames, batch, lr, evaluation, threads, seed, quick */
   /* NULL -> nbody_<model>.h5, nbody_<model>.ckpt.h5, nbody_<model>.best.h5 */
   const char *out, *checkpoint, *best;
-  char out_buf[256], ckpt_buf[256], best_buf[256];
+  char out_buf[256], ckpt_buf[256], best_buf[256];   /* of equal size */
 } options;
 
 static void usage(FILE *f)
@@ -191,18 +191,16 @@ static int parse_options(int argc, char *argv[], options *o)
                                "%ld)", o->d.batch, o->n_train);
   if (o->d.lr < 0) o->d.lr = eqg_nbt_default_lr(o->model);
   const char *name = eqg_nbt_model_name(o->model);
-  if (!o->out) {
-    snprintf(o->out_buf, sizeof o->out_buf, "nbody_%s.h5", name);
-    o->out = o->out_buf;
-  }
-  if (!o->checkpoint) {
-    snprintf(o->ckpt_buf, sizeof o->ckpt_buf, "nbody_%s.ckpt.h5", name);
-    o->checkpoint = o->ckpt_buf;
-  }
-  if (!o->best) {
-    snprintf(o->best_buf, sizeof o->best_buf, "nbody_%s.best.h5", name);
-    o->best = o->best_buf;
-  }
+  /* defaults nbody_<model><suffix> */
+  struct { const char **path; char *buf; const char *suffix; } def[3] = {
+    { &o->out, o->out_buf, ".h5" }, { &o->checkpoint, o->ckpt_buf, ".ckpt.h5" },
+    { &o->best, o->best_buf, ".best.h5" }
+  };
+  for (int k = 0; k < 3; k++)
+    if (!*def[k].path) {
+      snprintf(def[k].buf, sizeof o->out_buf, "nbody_%s%s", name, def[k].suffix);
+      *def[k].path = def[k].buf;
+    }
   if (!*o->out) return eqg_cli_usage_error(PROG, "--out: empty file name");
   if (!*o->checkpoint) return eqg_cli_usage_error(PROG, "--checkpoint: empty file name");
   if (!*o->best) return eqg_cli_usage_error(PROG, "--best: empty file name");
