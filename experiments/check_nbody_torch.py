@@ -12,6 +12,12 @@ frame 30 -> target frame 40, edge attributes [q_i q_j, |x_i - x_j|^2]) on the
 files nbody_gen writes, and prints train / valid / test MSE every --eval-every
 epochs and the test MSE at the best validation epoch.
 
+With --follow-checkpoint FILE it continues an eqgnn run: the parameters,
+Adam moments and step count of an eqgnn egnn checkpoint, float64, and the
+batches in eqgnn's order of that seed (GSL's MT19937 and Fisher-Yates,
+replayed here).  Its CSV, compared with eqgnn's, shows how long two
+implementations of the same training stay on the same trajectory.
+
 With --eval-checkpoint FILE it trains nothing: it loads the parameters of an
 eqgnn `nbody --model egnn` checkpoint into the reference network (float64)
 and prints its validation and test MSE, to compare with the values eqgnn
@@ -21,6 +27,7 @@ the same function of the same parameters.
 Usage: /usr/bin/python3 experiments/check_nbody_torch.py --datadir DIR
        [--epochs N] [--n-train 3000] [--seed S] [--float64] [--threads T]
        [--csv FILE] [--errors-csv FILE] [--eval-checkpoint FILE]
+       [--follow-checkpoint FILE]
        (Debian: apt-get install python3-torch python3-h5py)
 """
 import argparse
@@ -80,27 +87,119 @@ def evaluate(model, data, batch, per_traj=None):
     return total / (n * P * 3)
 
 
+# eqgnn's parameter names -> (reference Sequential, index), per layer; the
+# order is eqgnn's registration order (embed, then per layer phi_e.0, phi_e.1,
+# phi_h.0, phi_h.1, phi_x.0, phi_x.1, phi_v.0, phi_v.1; weight before bias),
+# which is also the order of the flat optimiser state /optim/m, /optim/v.
+LAYER_PARTS = (("phi_e.0", "edge_mlp", 0), ("phi_e.1", "edge_mlp", 2),
+               ("phi_h.0", "node_mlp", 0), ("phi_h.1", "node_mlp", 2),
+               ("phi_x.0", "coord_mlp", 0), ("phi_x.1", "coord_mlp", 2),
+               ("phi_v.0", "coord_mlp_vel", 0), ("phi_v.1", "coord_mlp_vel", 2))
+
+
+def eqgnn_layout(model):
+    """[(eqgnn name, torch parameter)] in eqgnn's flat order.  eqgnn stores a
+    Linear's weight as (in, out), torch as (out, in); a bias as (1, out)."""
+    out = [("embed.weight", model.embedding.weight), ("embed.bias", model.embedding.bias)]
+    for k, layer in enumerate(model.layers):
+        for name, seq, idx in LAYER_PARTS:
+            lin = getattr(layer, seq)[idx]
+            out.append((f"layer{k}.{name}.weight", lin.weight))
+            if lin.bias is not None:
+                out.append((f"layer{k}.{name}.bias", lin.bias))
+    return out
+
+
+def from_eqgnn(t, shape):
+    """An eqgnn (in, out) or (1, out) array as a torch tensor of shape (out, in) / (out,)."""
+    t = torch.as_tensor(np.asarray(t))
+    return t.reshape(shape) if len(shape) == 1 else t.reshape(shape[::-1]).T
+
+
 def load_eqgnn_params(model, path):
     """Copy /params/<name> of an eqgnn egnn_nbody checkpoint into the reference
-    network.  eqgnn stores a Linear's weight as (in, out), torch as (out, in);
-    the first edge Linear's input order is the same in both: [h_i, h_j, d2,
-    q_i q_j, |x_i(0) - x_j(0)|^2] with i the receiving node."""
-    parts = {"phi_e.0": ("edge_mlp", 0), "phi_e.1": ("edge_mlp", 2),
-             "phi_h.0": ("node_mlp", 0), "phi_h.1": ("node_mlp", 2),
-             "phi_x.0": ("coord_mlp", 0), "phi_x.1": ("coord_mlp", 2),
-             "phi_v.0": ("coord_mlp_vel", 0), "phi_v.1": ("coord_mlp_vel", 2)}
+    network; the first edge Linear's input order is the same in both: [h_i,
+    h_j, d2, q_i q_j, |x_i(0) - x_j(0)|^2] with i the receiving node.
+    Returns the checkpoint's epoch (-1 if it has none)."""
     with h5py.File(path, "r") as f, torch.no_grad():
-        g = f["params"]
-        epoch = int(f.attrs["epoch"]) if "epoch" in f.attrs else -1
-        model.embedding.weight.copy_(torch.tensor(g["embed.weight"][()]).T)
-        model.embedding.bias.copy_(torch.tensor(g["embed.bias"][()]).reshape(-1))
-        for k, layer in enumerate(model.layers):
-            for name, (seq, idx) in parts.items():
-                lin = getattr(layer, seq)[idx]
-                lin.weight.copy_(torch.tensor(g[f"layer{k}.{name}.weight"][()]).T)
-                if lin.bias is not None:
-                    lin.bias.copy_(torch.tensor(g[f"layer{k}.{name}.bias"][()]).reshape(-1))
-    return epoch
+        for name, p in eqgnn_layout(model):
+            p.copy_(from_eqgnn(f["params"][name][()], p.shape))
+        return int(f.attrs["epoch"]) if "epoch" in f.attrs else -1
+
+
+def load_eqgnn_adam(model, opt, path):
+    """Put an eqgnn checkpoint's Adam state (flat /optim/m, /optim/v in
+    eqgnn_layout order, step count) into torch's Adam; returns (seed, step)."""
+    with h5py.File(path, "r") as f:
+        g = f["optim"]
+        if g.attrs["type"] != b"adam" and g.attrs["type"] != "adam":
+            sys.exit(f"check_nbody_torch: {path}: optimiser {g.attrs['type']!r}, not adam")
+        m, v, step = g["m"][()], g["v"][()], int(g.attrs["step"])
+        seed = int(f["nbody"].attrs["seed"])
+    at = 0
+    for _, p in eqgnn_layout(model):
+        n = p.numel()
+        opt.state[p] = {"step": torch.tensor(float(step)),
+                        "exp_avg": from_eqgnn(m[at:at + n], p.shape).clone().to(p.dtype),
+                        "exp_avg_sq": from_eqgnn(v[at:at + n], p.shape).clone().to(p.dtype)}
+        at += n
+    if at != m.size:
+        sys.exit(f"check_nbody_torch: {path}: optimiser state has {m.size} values, "
+                 f"the network {at}")
+    return seed, step
+
+
+class GslMt19937:
+    """GSL's gsl_rng_mt19937 (gsl_rng_set seeding, raw 32-bit outputs) and
+    gsl_rng_uniform_int, so that the reference can replay eqgnn's batches."""
+
+    def __init__(self, seed):
+        seed = seed or 4357   # GSL's substitute for seed 0
+        self.mt = [seed & 0xffffffff]
+        for i in range(1, 624):
+            prev = self.mt[-1]
+            self.mt.append((1812433253 * (prev ^ (prev >> 30)) + i) & 0xffffffff)
+        self.i = 624
+
+    def get(self):
+        if self.i >= 624:
+            mt = self.mt
+            for k in range(624):
+                y = (mt[k] & 0x80000000) | (mt[(k + 1) % 624] & 0x7fffffff)
+                mt[k] = mt[(k + 397) % 624] ^ (y >> 1) ^ (0x9908b0df if y & 1 else 0)
+            self.i = 0
+        y = self.mt[self.i]
+        self.i += 1
+        y ^= y >> 11
+        y ^= (y << 7) & 0x9d2c5680
+        y ^= (y << 15) & 0xefc60000
+        return y ^ (y >> 18)
+
+    def uniform_int(self, n):
+        scale = 0xffffffff // n
+        while True:
+            k = self.get() // scale
+            if k < n:
+                return k
+
+
+def eqgnn_epoch_seed(seed, epoch):
+    """eqg_nbt_epoch_seed: SplitMix64 of (seed << 32) ^ epoch, low 32 bits."""
+    z = (((seed & 0xffffffff) << 32) ^ (epoch & 0xffffffff)) + 0x9e3779b97f4a7c15
+    z &= (1 << 64) - 1
+    z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & ((1 << 64) - 1)
+    z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & ((1 << 64) - 1)
+    return (z ^ (z >> 31)) & 0xffffffff
+
+
+def eqgnn_order(seed, epoch, n):
+    """The training order of eqgnn's epoch index `epoch` (0-based): the
+    Fisher-Yates shuffle of nbody's training loop."""
+    rng, perm = GslMt19937(eqgnn_epoch_seed(seed, epoch)), list(range(n))
+    for i in range(n - 1, 0, -1):
+        j = rng.uniform_int(i + 1)
+        perm[i], perm[j] = perm[j], perm[i]
+    return torch.tensor(perm)
 
 
 def main():
@@ -122,10 +221,14 @@ def main():
                          "validation epoch (as analysis/nbody_errors --out for eqgnn)")
     ap.add_argument("--eval-checkpoint", metavar="FILE",
                     help="evaluate an eqgnn egnn checkpoint instead of training")
+    ap.add_argument("--follow-checkpoint", metavar="FILE",
+                    help="continue an eqgnn egnn checkpoint (parameters, Adam state, "
+                         "seed) in float64 with eqgnn's batch order, to --epochs")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    dtype = torch.float64 if a.float64 or a.eval_checkpoint else torch.float32
+    exact = a.eval_checkpoint or a.follow_checkpoint
+    dtype = torch.float64 if a.float64 or exact else torch.float32
     sets = {}
     for name, n in (("train", a.n_train), ("valid", a.n_valid), ("test", a.n_test)):
         sets[name] = load(os.path.join(a.datadir, f"nbody_{name}.h5"), n, 30, 40, dtype)
@@ -137,6 +240,13 @@ def main():
               f"valid MSE {va:.17g}, test MSE {te:.17g}")
         return
     opt = torch.optim.Adam(model.parameters(), lr=a.lr, weight_decay=1e-12)
+    first, order = 1, None
+    if a.follow_checkpoint:
+        first = load_eqgnn_params(model, a.follow_checkpoint) + 1
+        seed, step = load_eqgnn_adam(model, opt, a.follow_checkpoint)
+        order = lambda epoch: eqgnn_order(seed, epoch - 1, a.n_train)
+        print(f"following {a.follow_checkpoint}: seed {seed}, epoch {first - 1}, "
+              f"Adam step {step}; eqgnn's batch order", flush=True)
     train = sets["train"]
     edges = edges_of(a.batch)
     n_batches = a.n_train // a.batch   # drop last
@@ -146,8 +256,8 @@ def main():
     best = (float("inf"), 0, 0.0)
     best_traj = []
     t0 = time.time()
-    for epoch in range(1, a.epochs + 1):
-        perm = torch.randperm(a.n_train)
+    for epoch in range(first, a.epochs + 1):
+        perm = order(epoch) if order else torch.randperm(a.n_train)
         run = 0.0
         for b in range(n_batches):
             idx = perm[b * a.batch:(b + 1) * a.batch]
