@@ -132,8 +132,10 @@ def load_eqgnn_adam(model, opt, path):
     eqgnn_layout order, step count) into torch's Adam; returns (seed, step)."""
     with h5py.File(path, "r") as f:
         g = f["optim"]
-        if g.attrs["type"] != b"adam" and g.attrs["type"] != "adam":
-            sys.exit(f"check_nbody_torch: {path}: optimiser {g.attrs['type']!r}, not adam")
+        kind = g.attrs["type"]
+        kind = kind.decode() if isinstance(kind, bytes) else kind
+        if kind != "adam":
+            sys.exit(f"check_nbody_torch: {path}: optimiser {kind!r}, not adam")
         m, v, step = g["m"][()], g["v"][()], int(g.attrs["step"])
         seed = int(f["nbody"].attrs["seed"])
     at = 0
