@@ -127,17 +127,24 @@ def load_eqgnn_params(model, path):
         return int(f.attrs["epoch"]) if "epoch" in f.attrs else -1
 
 
-def load_eqgnn_adam(model, opt, path):
+def load_eqgnn_adam(model, opt, path, settings):
     """Put an eqgnn checkpoint's Adam state (flat /optim/m, /optim/v in
-    eqgnn_layout order, step count) into torch's Adam; returns (seed, step)."""
+    eqgnn_layout order, step count) into torch's Adam, after checking that the
+    run's settings (/nbody attributes) equal `settings`; returns (seed, step)."""
     with h5py.File(path, "r") as f:
+        run = f["nbody"].attrs
+        for key, want in settings.items():
+            have = run[key].decode() if isinstance(run[key], bytes) else run[key]
+            if have != want:
+                sys.exit(f"check_nbody_torch: {path}: the run has {key} {have}, "
+                         f"this one {want}")
         g = f["optim"]
         kind = g.attrs["type"]
         kind = kind.decode() if isinstance(kind, bytes) else kind
         if kind != "adam":
             sys.exit(f"check_nbody_torch: {path}: optimiser {kind!r}, not adam")
         m, v, step = g["m"][()], g["v"][()], int(g.attrs["step"])
-        seed = int(f["nbody"].attrs["seed"])
+        seed = int(run["seed"])
     at = 0
     for _, p in eqgnn_layout(model):
         n = p.numel()
@@ -245,7 +252,9 @@ def main():
     first, order = 1, None
     if a.follow_checkpoint:
         first = load_eqgnn_params(model, a.follow_checkpoint) + 1
-        seed, step = load_eqgnn_adam(model, opt, a.follow_checkpoint)
+        seed, step = load_eqgnn_adam(model, opt, a.follow_checkpoint,
+                                     {"model": "egnn", "lr": a.lr, "n_train": a.n_train,
+                                      "batch": a.batch})
         order = lambda epoch: eqgnn_order(seed, epoch - 1, a.n_train)
         print(f"following {a.follow_checkpoint}: seed {seed}, epoch {first - 1}, "
               f"Adam step {step}; eqgnn's batch order", flush=True)
